@@ -1,0 +1,122 @@
+"""The hub's tables, as peewee models bound to one database proxy.
+
+The schema itself is created and changed only by the versioned migrations in `hub/migrations/`;
+these classes describe the current state of it for queries.
+
+Ids are UUIDv7 strings: they sort by creation time, so keyset pagination can walk the primary key
+(or an index ending in it) and a page costs the same at any depth.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import time
+import uuid
+
+import peewee
+
+database = peewee.DatabaseProxy()
+
+
+def new_id() -> str:
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits."""
+    millis = time.time_ns() // 1_000_000
+    value = (millis & ((1 << 48) - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
+    value &= ~(0xF << 76)
+    value |= 0x7 << 76  # version 7
+    value &= ~(0x3 << 62)
+    value |= 0x2 << 62  # RFC 4122 variant
+    return str(uuid.UUID(int=value))
+
+
+def utcnow() -> datetime.datetime:
+    """Naive UTC, which is how every timestamp is stored (portable between SQLite and PostgreSQL)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+class JSONField(peewee.TextField):
+    """JSON kept as text, so the same schema works on SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+# Every sealed column pair: (model, prefix), where the model has `<prefix>_key_id` (the data key
+# that sealed it) and `<prefix>_ciphertext`, and a method `sealed_aad(prefix) -> bytes` that
+# rebuilds the associated data from the row. `hub crypto status` counts these; rewrap walks them.
+SEALED_COLUMNS: list[tuple[type, str]] = []
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+    def __repr__(self):
+        # Never include field values: some rows hold ciphertext or hashes.
+        return f"<{type(self).__name__} {getattr(self, 'id', None)}>"
+
+
+class KeyringEntry(BaseModel):
+    """A key of the keyring, wrapped (encrypted) by the root key, which never enters the database.
+
+    purpose "data": seals records; exactly one is `primary` (new writes), `active` ones still open
+    old records, `retired` ones protect nothing any more. purpose "mac": the keyed-hash key from
+    which the API-key pepper and the fingerprint key are derived; there is one.
+    """
+
+    id = peewee.CharField(primary_key=True, max_length=32)
+    purpose = peewee.CharField(max_length=16)
+    state = peewee.CharField(max_length=16)
+    wrapped = peewee.BlobField()
+    created_at = peewee.DateTimeField(default=utcnow)
+    state_changed_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "keyring"
+
+
+class Org(BaseModel):
+    id = peewee.CharField(primary_key=True, max_length=36, default=new_id)
+    name = peewee.CharField(max_length=63, unique=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+class Project(BaseModel):
+    id = peewee.CharField(primary_key=True, max_length=36, default=new_id)
+    org = peewee.ForeignKeyField(Org, backref="projects", on_delete="CASCADE", index=False)
+    handle = peewee.CharField(max_length=63, unique=True)
+    display_name = peewee.CharField(max_length=255, null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("org", "id"), False),)
+
+
+class ApiKey(BaseModel):
+    """An API key. Its secret is stored only as a keyed hash (HMAC with the keyring's pepper)."""
+
+    id = peewee.CharField(primary_key=True, max_length=36, default=new_id)
+    org = peewee.ForeignKeyField(Org, backref="api_keys", on_delete="CASCADE", index=False)
+    name = peewee.CharField(max_length=255)
+    public_id = peewee.CharField(max_length=64, unique=True)
+    secret_hash = peewee.CharField(max_length=64, unique=True)
+    role = peewee.CharField(max_length=32, null=True)
+    permissions = JSONField()  # sorted list of permission names
+    projects = JSONField(null=True)  # list of project ids; null = every project of the org
+    created_by = peewee.CharField(max_length=36, null=True)  # the key that made it (None: the CLI)
+    created_at = peewee.DateTimeField(default=utcnow)
+    expires_at = peewee.DateTimeField(null=True)
+    revoked_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "api_key"
+        indexes = (
+            (("org", "name"), True),
+            (("org", "id"), False),
+        )
