@@ -78,6 +78,7 @@ class KeyringEntry(BaseModel):
 
     class Meta:
         table_name = "keyring"
+        indexes = ((("purpose", "state"), False),)
 
 
 class Org(BaseModel):

@@ -1,0 +1,90 @@
+"""The REST API: flask-smorest blueprints, OpenAPI, problem+json errors, request ids.
+
+Resources register in one ordered list; each module holds a Blueprint whose view docstrings become
+the OpenAPI summaries.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import flask_smorest
+from flask import g, request, send_from_directory
+from flask_smorest import Api
+
+from hub.api import api_keys, health, problems, projects
+
+RESOURCES = [health.blp, projects.blp, api_keys.blp]
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+# Webargs answers 422 by default; the contract says a validation failure is a 400.
+flask_smorest.Blueprint.ARGUMENTS_PARSER.DEFAULT_VALIDATION_STATUS = 400
+
+
+def _swagger_ui_dir() -> Path:
+    import swagger_ui_bundle
+
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+def _redoc_dir() -> Path:
+    import flask_openapi3_redoc
+
+    return Path(flask_openapi3_redoc.__file__).parent / "templates" / "redoc" / "js"
+
+
+def _configure_openapi(app) -> None:
+    app.config.setdefault("API_TITLE", "hub")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
+    app.config.setdefault("OPENAPI_REDOC_PATH", "redoc")
+    # Hubs often run with no internet: the UIs' assets come from installed packages.
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/_assets/swagger-ui/")
+    app.config.setdefault("OPENAPI_REDOC_URL", "/_assets/redoc/redoc.standalone.js")
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "components": {"securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer", "bearerFormat": "hub_sk_...",
+            "description": "An API key secret, shown once when the key is made."}}},
+        "security": [{"bearerAuth": []}],
+        "info": {"description": "Keeps third-party credentials encrypted, verified and audited. "
+                                "Errors are RFC 9457 problem+json."},
+    })
+
+
+def _register_assets(app) -> None:
+    @app.route("/_assets/swagger-ui/<path:filename>")
+    def swagger_ui_asset(filename):
+        return send_from_directory(_swagger_ui_dir(), filename)
+
+    @app.route("/_assets/redoc/<path:filename>")
+    def redoc_asset(filename):
+        return send_from_directory(_redoc_dir(), filename)
+
+
+def _request_ids(app) -> None:
+    @app.before_request
+    def _take_request_id():
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        return response
+
+
+def init_app(app) -> None:
+    _configure_openapi(app)
+    _request_ids(app)
+    api = Api(app)
+    # flask-smorest registers its own JSON error handler; ours (problem+json) replaces it.
+    problems.init_app(app)
+    _register_assets(app)
+    for blueprint in RESOURCES:
+        api.register_blueprint(blueprint)
+    app.extensions["hub.api"] = api

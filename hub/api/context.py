@@ -1,0 +1,19 @@
+"""Per-request access to the caller and the app's shared services."""
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from hub.tenancy import Principal, authenticate
+
+
+def keyring():
+    return current_app.extensions["hub.keyring"].get()
+
+
+def principal() -> Principal:
+    """The authenticated caller (401 otherwise), looked up once per request."""
+    if "principal" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, secret = header.partition(" ")
+        g.principal = authenticate(keyring(), secret.strip() if scheme.lower() == "bearer" else None)
+    return g.principal

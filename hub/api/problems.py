@@ -1,0 +1,103 @@
+"""Every error leaves the hub as RFC 9457 problem+json, mapped here in one place."""
+from __future__ import annotations
+
+import logging
+
+from flask import g, request
+from werkzeug.exceptions import HTTPException
+
+from hub import errors
+
+log = logging.getLogger("hub.api")
+
+STATUS = {
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Unavailable: 503,
+}
+
+
+def problem(status: int, title: str, detail: str, *, slug: str | None = None,
+            field_errors: dict | None = None, headers: dict | None = None, **extra):
+    body = {
+        "type": f"urn:hub:problem:{slug or title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+        "request_id": g.get("request_id"),
+    }
+    if field_errors:
+        body["errors"] = field_errors
+    body.update(extra)
+    response_headers = {"Content-Type": "application/problem+json"}
+    response_headers.update(headers or {})
+    return body, status, response_headers
+
+
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested {"credentials": {"token": [..]}} -> {"credentials.token": [..]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            flat.update(flatten_messages(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_body"] = list(messages)
+    else:
+        flat[prefix or "_body"] = [str(messages)]
+    return flat
+
+
+def _webargs_field_errors(messages: dict) -> dict[str, list[str]]:
+    # webargs nests by location ({"json": {...}, "query": {...}}); field names are what people read.
+    flat: dict[str, list[str]] = {}
+    for location_messages in messages.values():
+        flat.update(flatten_messages(location_messages))
+    return flat
+
+
+def handle_http_exception(error: HTTPException):
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    if messages:
+        field_errors = _webargs_field_errors(messages)
+        fields = ", ".join(sorted(field_errors))
+        return problem(400, "Invalid input", f"The request has invalid fields: {fields}.",
+                       field_errors=field_errors)
+    title = error.name
+    detail = error.description or title
+    if error.code == 404:
+        detail = f"There is no route {request.method} {request.path}. See /docs for the API."
+    elif error.code == 405:
+        detail = f"{request.method} is not allowed on {request.path}."
+    elif error.code == 400:
+        title = "Invalid input"
+    headers = {}
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return problem(error.code or 500, title, detail, headers=headers)
+
+
+def handle_hub_error(error: errors.HubError):
+    status = next(code for cls, code in STATUS.items() if isinstance(error, cls))
+    headers = {"WWW-Authenticate": 'Bearer realm="hub"'} if status == 401 else None
+    return problem(status, error.title, error.detail, field_errors=error.errors, headers=headers,
+                   **error.extra)
+
+
+def handle_unexpected(error: Exception):
+    # The traceback goes to the log with the request id; the caller gets the id, nothing more.
+    log.exception("unhandled error on %s %s (request %s)", request.method, request.path,
+                  g.get("request_id"))
+    return problem(500, "Internal error",
+                   "The hub failed to handle this request. Report the request_id to the operator; "
+                   "the server log has the details.")
+
+
+def init_app(app) -> None:
+    app.register_error_handler(errors.HubError, handle_hub_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

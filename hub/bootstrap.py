@@ -1,0 +1,70 @@
+"""Setting up a hub: schema, root key, keyring, and an org with a project and an owner key.
+
+Safe to run again: each step reuses what exists. It never makes a new root key over a database
+that already holds a keyring.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from hub import crypto, keyring_access, migrate, tenancy
+from hub.errors import Conflict
+from hub.models import ApiKey, KeyringEntry, Org, Project
+
+
+@dataclasses.dataclass
+class OrgSetup:
+    org: Org
+    project: Project | None
+    key: ApiKey | None
+    secret: str | None  # None when the org already had keys: secrets are shown only once
+
+
+def ensure_keyring(config) -> "crypto.KeyRing":
+    """The keyring, creating the root key file and the keyring on a brand-new hub only."""
+    root = keyring_access.root_key(config)
+    if root is None:
+        if KeyringEntry.select().exists():
+            raise keyring_access.KeyringUnavailable(
+                "This database already holds a keyring, but no root key was found (HUB_ROOT_KEY "
+                f"unset, {keyring_access.root_key_path(config)} missing). Restore the root key the "
+                "database was created with; a new key is never made over existing data.")
+        root = crypto.create_root_key_file(keyring_access.root_key_path(config))
+    try:
+        return crypto.KeyRing.load(root)
+    except crypto.KeyRingMissing:
+        return crypto.KeyRing.initialize(root)
+    except crypto.RootKeyMismatch as exc:
+        raise keyring_access.KeyringUnavailable(str(exc)) from None
+
+
+def ensure_org(keyring, org_name: str, project_handle: str | None, *, must_be_new: bool = False) -> OrgSetup:
+    org = Org.get_or_none(Org.name == org_name)
+    if org is not None and must_be_new:
+        raise Conflict(f"An org named '{org_name}' already exists.")
+    if org is None:
+        try:
+            org = tenancy.create_org(org_name)
+        except Conflict:  # made by a concurrent run a moment ago
+            org = Org.get(Org.name == org_name)
+    operator = tenancy.operator(org)
+    project = None
+    if project_handle:
+        project = Project.get_or_none(Project.handle == project_handle)
+        if project is not None and project.org_id != org.id:
+            raise Conflict(f"The project handle '{project_handle}' belongs to another org; choose "
+                           "another with --project.")
+        if project is None:
+            project = tenancy.create_project(operator, project_handle)
+    if ApiKey.select().where(ApiKey.org == org.id).exists():
+        owner = (ApiKey.select().where((ApiKey.org == org.id) & (ApiKey.role == "owner")
+                                       & ApiKey.revoked_at.is_null()).order_by(ApiKey.id).first())
+        return OrgSetup(org, project, owner, None)
+    key, secret = tenancy.create_api_key(keyring, operator, name="owner", role="owner")
+    return OrgSetup(org, project, key, secret)
+
+
+def initialize(config, db, org_name: str = "default", project_handle: str | None = "default") -> OrgSetup:
+    migrate.upgrade(db)
+    keyring = ensure_keyring(config)
+    return ensure_org(keyring, org_name, project_handle)

@@ -1,0 +1,251 @@
+"""The `hub` command line (also `flask --app hub ...`). Tables for people, `--json` for scripts;
+a failure prints what happened and what to do, and exits non-zero."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from hub import bootstrap, keyring_access, migrate, tenancy
+from hub.api.fields import to_iso
+from hub.errors import HubError
+from hub.models import ApiKey, Org
+
+
+def _create_app():
+    from hub.app import create_app
+
+    return create_app()
+
+
+def _db():
+    return current_app.extensions["hub.db"]
+
+
+def _keyring():
+    return current_app.extensions["hub.keyring"].get()
+
+
+def fails_cleanly(func):
+    """Domain and setup errors become a one-paragraph message and exit code 1, not a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            with _db().connection_context():
+                return func(*args, **kwargs)
+        except (HubError, keyring_access.KeyringUnavailable) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def print_table(rows: list[dict], columns: list[str]) -> None:
+    cells = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def print_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def _key_row(key: ApiKey) -> dict:
+    return {"id": key.id, "name": key.name, "api_key": key.public_id, "role": key.role,
+            "permissions": key.permissions, "projects": tenancy.project_handles(key.projects),
+            "created_at": to_iso(key.created_at), "expires_at": to_iso(key.expires_at),
+            "revoked_at": to_iso(key.revoked_at)}
+
+
+def _report_setup(setup: bootstrap.OrgSetup, as_json: bool) -> None:
+    if as_json:
+        print_json({"org": setup.org.name, "project": setup.project.handle if setup.project else None,
+                    "api_key": setup.key.public_id if setup.key else None, "secret": setup.secret})
+        return
+    click.echo(f"org:      {setup.org.name}")
+    if setup.project:
+        click.echo(f"project:  {setup.project.handle}")
+    if setup.secret:
+        click.echo(f"api_key:  {setup.key.public_id}")
+        click.echo(f"secret:   {setup.secret}")
+        click.echo("Store the secret now: it is shown this once and kept only as a hash.", err=True)
+    else:
+        owner = f" (owner key {setup.key.public_id})" if setup.key else ""
+        click.echo(f"This org already has API keys{owner}; their secrets were shown when they were "
+                   f"made. Make another with: hub keys create --org {setup.org.name} --name NAME "
+                   "--role owner", err=True)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+@click.command("init")
+@click.option("--org", "org_name", default="default", show_default=True)
+@click.option("--project", "project_handle", default="default", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object {org, project, api_key, secret}.")
+@fails_cleanly
+def init_command(org_name, project_handle, as_json):
+    """Set up the database, the root key and keyring, an org, a project and an owner key."""
+    setup = bootstrap.initialize(current_app.config, _db(), org_name, project_handle)
+    _report_setup(setup, as_json)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve_command(host, port, threads):
+    """Serve the API with waitress, a production WSGI server."""
+    import waitress
+
+    with _db().connection_context():
+        pending = migrate.pending(_db())
+        if pending:
+            raise click.ClickException(f"The database schema is behind ({', '.join(pending)} not "
+                                       "applied). Run 'hub db upgrade' first.")
+        try:
+            _keyring()  # fail now, with the reason, rather than on the first request
+        except keyring_access.KeyringUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"hub serving on http://{host}:{port} (API docs at /docs)", err=True)
+    waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads,
+                   ident="hub")
+
+
+@click.group("db")
+def db_group():
+    """The database schema."""
+
+
+@db_group.command("upgrade")
+@fails_cleanly
+def db_upgrade_command():
+    """Apply pending schema migrations (safe to run twice)."""
+    applied = migrate.upgrade(_db())
+    click.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@click.group("keys")
+def keys_group():
+    """API keys."""
+
+
+def _org(name: str) -> Org:
+    org = Org.get_or_none(Org.name == name)
+    if org is None:
+        raise click.ClickException(f"No org named '{name}'. 'hub init' makes the first one.")
+    return org
+
+
+@keys_group.command("create")
+@click.option("--org", "org_name", default="default", show_default=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["owner", "member", "app"]), default="member", show_default=True)
+@click.option("--project", "projects", multiple=True, help="Limit the key to this project (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+@fails_cleanly
+def keys_create_command(org_name, name, role, projects, as_json):
+    """Make an API key; its secret is printed once."""
+    org = _org(org_name)
+    key, secret = tenancy.create_api_key(_keyring(), tenancy.operator(org), name=name, role=role,
+                                         projects=list(projects) or None)
+    row = _key_row(key) | {"secret": secret}
+    if as_json:
+        print_json(row)
+    else:
+        print_table([row], ["id", "name", "api_key", "role", "secret"])
+        click.echo("Store the secret now: it is shown this once and kept only as a hash.", err=True)
+
+
+@keys_group.command("list")
+@click.option("--org", "org_name", default="default", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@fails_cleanly
+def keys_list_command(org_name, as_json):
+    """The org's API keys (never their secrets)."""
+    org = _org(org_name)
+    rows = [_key_row(k) for k in ApiKey.select().where(ApiKey.org == org.id).order_by(ApiKey.id)]
+    if as_json:
+        print_json(rows)
+    else:
+        for row in rows:
+            row["status"] = "revoked" if row["revoked_at"] else "active"
+        print_table(rows, ["id", "name", "api_key", "role", "status", "expires_at"])
+
+
+@keys_group.command("revoke")
+@click.argument("key_id")
+@fails_cleanly
+def keys_revoke_command(key_id):
+    """Revoke a key by id or api_key; every later call with it answers 401."""
+    key = ApiKey.get_or_none((ApiKey.id == key_id) | (ApiKey.public_id == key_id))
+    if key is None:
+        raise click.ClickException(f"No API key '{key_id}'. 'hub keys list' shows them.")
+    key = tenancy.revoke_api_key(tenancy.operator(key.org), key.id)
+    click.echo(f"revoked {key.public_id} ({key.name}) at {to_iso(key.revoked_at)}")
+
+
+@click.group("orgs")
+def orgs_group():
+    """Orgs."""
+
+
+@orgs_group.command("create")
+@click.argument("org_name")
+@click.option("--project", "project_handle", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@fails_cleanly
+def orgs_create_command(org_name, project_handle, as_json):
+    """Another org, with an owner key printed once."""
+    setup = bootstrap.ensure_org(_keyring(), org_name, project_handle, must_be_new=True)
+    _report_setup(setup, as_json)
+
+
+@click.group("crypto")
+def crypto_group():
+    """The keyring: data keys and their rotation."""
+
+
+@crypto_group.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@fails_cleanly
+def crypto_status_command(as_json):
+    """Data keys, which is primary, and how many ciphertexts each still protects."""
+    rows = _keyring().status()
+    if as_json:
+        print_json([r | {"created_at": to_iso(r["created_at"]),
+                         "state_changed_at": to_iso(r["state_changed_at"])} for r in rows])
+    else:
+        print_table([r | {"created_at": to_iso(r["created_at"])} for r in rows],
+                    ["id", "state", "ciphertexts", "created_at"])
+
+
+@crypto_group.command("rotate")
+@fails_cleanly
+def crypto_rotate_command():
+    """Make a new primary data key; every server process seals with it at once."""
+    new_id = _keyring().rotate()
+    click.echo(f"new primary data key: {new_id}. Older keys stay active to open what they sealed; "
+               "'hub crypto status' shows how many ciphertexts each still protects.")
+
+
+COMMANDS = [init_command, serve_command, db_group, keys_group, orgs_group, crypto_group]
+
+
+def init_app(app) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    FlaskGroup(create_app=_create_app, add_default_commands=False,
+               help="hub: an integration hub for third-party credentials.")(prog_name="hub")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Opening the database and a connection per request.
+
+SQLite (the default, in the instance folder) runs with WAL, foreign keys and a busy timeout, and
+every transaction begins IMMEDIATE: a read-then-write takes the write lock up front, so two
+requests cannot both read the old state and then both write. PostgreSQL comes through a
+`postgresql://` URL, with a connection pool.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import peewee
+from playhouse.db_url import connect as connect_url
+
+from hub.models import database
+
+
+class DatabaseConfigError(Exception):
+    pass
+
+
+def open_database(url: str | None, instance_path: str | Path, busy_timeout: float = 10) -> peewee.Database:
+    """A peewee database for a URL (None: SQLite in the instance folder). Does not connect yet."""
+    if not url:
+        url = f"sqlite:///{Path(instance_path) / 'hub.db'}"
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        path = url[len("sqlite:///"):]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(
+            path,
+            timeout=busy_timeout,
+            lock_type="IMMEDIATE",
+            pragmas={"journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal",
+                     "busy_timeout": int(busy_timeout * 1000)},
+        )
+    if scheme in ("postgres", "postgresql"):
+        # Pooled: a request borrows a connection and gives it back on teardown.
+        pooled = url.replace(f"{scheme}://", "postgresql+pool://", 1)
+        return connect_url(pooled, max_connections=32, stale_timeout=300)
+    raise DatabaseConfigError(
+        f"HUB_DATABASE_URL has an unsupported scheme {scheme!r}: use sqlite:///PATH or postgresql://...")
+
+
+def is_sqlite(db: peewee.Database) -> bool:
+    return isinstance(db, peewee.SqliteDatabase)
+
+
+def bind(db: peewee.Database) -> None:
+    """Point every model at this database."""
+    database.initialize(db)
+
+
+def init_app(app) -> None:
+    db = open_database(app.config["DATABASE_URL"], app.config["INSTANCE_PATH"],
+                       app.config["SQLITE_BUSY_TIMEOUT"])
+    bind(db)
+    app.extensions["hub.db"] = db
+
+    @app.before_request
+    def _connect():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not db.is_closed():
+            db.close()
