@@ -8,7 +8,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from hub import bootstrap, keyring_access, migrate, tenancy
 from hub.api.fields import to_iso
@@ -88,6 +88,7 @@ def _report_setup(setup: bootstrap.OrgSetup, as_json: bool) -> None:
 @click.option("--org", "org_name", default="default", show_default=True)
 @click.option("--project", "project_handle", default="default", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object {org, project, api_key, secret}.")
+@with_appcontext
 @fails_cleanly
 def init_command(org_name, project_handle, as_json):
     """Set up the database, the root key and keyring, an org, a project and an owner key."""
@@ -99,6 +100,7 @@ def init_command(org_name, project_handle, as_json):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
 def serve_command(host, port, threads):
     """Serve the API with waitress, a production WSGI server."""
     import waitress
@@ -117,7 +119,7 @@ def serve_command(host, port, threads):
                    ident="hub")
 
 
-@click.group("db")
+@click.group("db", cls=AppGroup)
 def db_group():
     """The database schema."""
 
@@ -130,7 +132,7 @@ def db_upgrade_command():
     click.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
 
 
-@click.group("keys")
+@click.group("keys", cls=AppGroup)
 def keys_group():
     """API keys."""
 
@@ -190,7 +192,7 @@ def keys_revoke_command(key_id):
     click.echo(f"revoked {key.public_id} ({key.name}) at {to_iso(key.revoked_at)}")
 
 
-@click.group("orgs")
+@click.group("orgs", cls=AppGroup)
 def orgs_group():
     """Orgs."""
 
@@ -206,7 +208,7 @@ def orgs_create_command(org_name, project_handle, as_json):
     _report_setup(setup, as_json)
 
 
-@click.group("crypto")
+@click.group("crypto", cls=AppGroup)
 def crypto_group():
     """The keyring: data keys and their rotation."""
 

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import peewee
 from playhouse.db_url import connect as connect_url
 
+from hub.errors import Unavailable
 from hub.models import database
 
 
@@ -61,7 +62,11 @@ def init_app(app) -> None:
 
     @app.before_request
     def _connect():
-        db.connect(reuse_if_open=True)
+        try:
+            db.connect(reuse_if_open=True)
+        except peewee.OperationalError:
+            raise Unavailable("The database does not answer. Check HUB_DATABASE_URL and that the "
+                              "database server is up; /healthz answers 200 once it is back.") from None
 
     @app.teardown_request
     def _close(exc):

@@ -1,0 +1,82 @@
+"""Requests per second of the authenticated `GET /v1/projects/{project}` against a floor.
+
+The floor is the same stack (Flask + peewee + SQLite, a connection per request, WSGI test client)
+returning one row by primary key with no auth, no error mapping and no schema. Both run in this one
+process, one after the other, so the ratio is what the hub's own work costs. Goal: ratio >= 0.5.
+
+    .venv/bin/python bench/bench_project_get.py [--requests N]
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+import peewee
+from flask import Flask, jsonify
+
+
+def make_floor_app(db_path: Path, project_id: str) -> Flask:
+    db = peewee.SqliteDatabase(str(db_path), timeout=10, pragmas={
+        "journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal", "busy_timeout": 10000})
+    app = Flask("floor")
+
+    @app.before_request
+    def _connect():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not db.is_closed():
+            db.close()
+
+    @app.get("/row/<row_id>")
+    def row(row_id):
+        found = db.execute_sql("SELECT id, handle, display_name, created_at, updated_at "
+                               "FROM project WHERE id = ?", (row_id,)).fetchone()
+        return jsonify(dict(zip(["id", "handle", "display_name", "created_at", "updated_at"], found)))
+
+    return app
+
+
+def rate(client, path: str, headers: dict, requests: int) -> float:
+    for _ in range(min(200, requests)):  # warm up
+        assert client.get(path, headers=headers).status_code == 200
+    start = time.perf_counter()
+    for _ in range(requests):
+        client.get(path, headers=headers)
+    return requests / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    args = parser.parse_args()
+
+    from hub import bootstrap, create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"INSTANCE_PATH": tmp, "ROOT_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+                          "PLUGINS_ENTRYPOINTS": False})
+        import logging
+        logging.getLogger().setLevel(logging.WARNING)
+        db = app.extensions["hub.db"]
+        with app.app_context(), db.connection_context():
+            setup = bootstrap.initialize(app.config, db, "bench", "bench-project")
+        hub_client = app.test_client()
+        auth = {"Authorization": f"Bearer {setup.secret}"}
+        floor_client = make_floor_app(Path(tmp) / "hub.db", setup.project.id).test_client()
+
+        floor = rate(floor_client, f"/row/{setup.project.id}", {}, args.requests)
+        hub = rate(hub_client, f"/v1/projects/{setup.project.handle}", auth, args.requests)
+        print(f"requests per run:                   {args.requests}")
+        print(f"floor (row by primary key, no auth): {floor:8.0f} req/s")
+        print(f"hub GET /v1/projects/{{project}}:      {hub:8.0f} req/s")
+        print(f"ratio hub/floor:                     {hub / floor:8.2f}  (goal >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
