@@ -1,0 +1,122 @@
+"""pytest helpers for hub provider authors (and the hub's own tests); loaded as a pytest plugin.
+
+- `egress_client`: the HTTP client a check gets from the hub, with a 1 s deadline and loopback
+  allowed, so a check can be pointed at a fake server on 127.0.0.1.
+- `fake_provider`: a fake provider API on 127.0.0.1 (a pytest-httpserver `HTTPServer`, fresh for
+  each test) with shortcuts for what checks must survive: `hang` and `redirect`.
+- `run_check`: a provider's check run as the hub runs it, on credentials and config loaded
+  through the provider's own schemas.
+
+A typical test::
+
+    def test_token(fake_provider, egress_client):
+        fake_provider.expect_request("/api/auth.test", method="POST").respond_with_json({...})
+        result = run_check(PROVIDER, {"token": "xoxb-1"}, config={"api_base_url":
+                           fake_provider.url_for("/api")}, http=egress_client)
+        assert result.ok
+
+This module must stay importable without a Flask app: it imports nothing of `hub.app`.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from hub.egress import AllowList, EgressClient
+from hub.providers import Provider, VerificationResult
+
+LOOPBACK_ALLOW_LIST = "127.0.0.1 ::1 localhost"
+TEST_TIMEOUT = 1.0
+
+
+@pytest.fixture
+def egress_client() -> EgressClient:
+    """An EgressClient with a 1 s deadline that may call loopback (and nothing else private)."""
+    return EgressClient(timeout=TEST_TIMEOUT, allow=AllowList.parse(LOOPBACK_ALLOW_LIST))
+
+
+class FakeProvider(HTTPServer):
+    """A fake provider API: pytest-httpserver on 127.0.0.1, serving requests concurrently.
+
+    Use it as a context manager (or through the `fake_provider` fixture); on exit it releases
+    hanging requests and stops. Register answers with `expect_request(...)`; inspect what the
+    check sent with `requests` / `last_request`.
+    """
+
+    # How long a `hang` holds a request if nobody releases it (a safety net, not a test value).
+    MAX_HANG_SECONDS = 30.0
+
+    def __init__(self, ssl_context=None):
+        # Threaded: a hanging request must not hold up the rest of the test.
+        super().__init__(host="127.0.0.1", port=0, ssl_context=ssl_context, threaded=True)
+        self._release = threading.Event()
+
+    def thread_target(self) -> None:
+        # A short poll interval makes `stop` take milliseconds instead of up to half a second.
+        self.server.serve_forever(poll_interval=0.01)
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._release.set()
+        if self.is_running():
+            self.stop()  # joins the request threads, now released
+
+    @property
+    def base_url(self) -> str:
+        """http(s)://127.0.0.1:PORT, no trailing slash."""
+        return self.url_for("/").rstrip("/")
+
+    @property
+    def requests(self) -> list[Request]:
+        """The requests received so far, oldest first."""
+        return [request for request, _response in self.log]
+
+    @property
+    def last_request(self) -> Request:
+        assert self.log, "the fake provider received no request"
+        return self.log[-1][0]
+
+    def hang(self, uri: str, method: str = "GET") -> None:
+        """Answer nothing to `method uri` until the test ends (for timeout tests)."""
+        release = self._release
+
+        def hold(request: Request) -> Response:
+            release.wait(self.MAX_HANG_SECONDS)
+            return Response("released", status=503)
+
+        self.expect_request(uri, method=method).respond_with_handler(hold)
+
+    def redirect(self, uri: str, location: str, method: str = "GET", status: int = 302) -> None:
+        """Answer `method uri` with a redirect to `location`."""
+        self.expect_request(uri, method=method).respond_with_data(
+            "", status=status, headers={"Location": location})
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[FakeProvider]:
+    """A fresh FakeProvider for this test. Fails the test if a request matched no expectation."""
+    server = FakeProvider()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+    server.check_assertions()
+
+
+def run_check(provider: Provider, credentials: dict, *, http, auth_type: str | None = None,
+              config: dict | None = None) -> VerificationResult:
+    """Run `provider.verify` as the hub does: credentials and config through their schemas first
+    (so a test also proves that the values it uses are valid input)."""
+    method = provider.auth_method(auth_type) if auth_type else provider.default_auth_method
+    if method is None:
+        raise ValueError(f"{provider.name} has no auth method {auth_type!r}")
+    loaded_credentials = method.credentials_schema().load(credentials)
+    loaded_config = provider.config_schema().load(config or {})
+    return provider.verify(method.id, loaded_credentials, loaded_config, http)
