@@ -34,7 +34,7 @@ def ensure_keyring(config) -> "crypto.KeyRing":
         return crypto.KeyRing.load(root)
     except crypto.KeyRingMissing:
         return crypto.KeyRing.initialize(root)
-    except crypto.RootKeyMismatch as exc:
+    except crypto.CryptoError as exc:
         raise keyring_access.KeyringUnavailable(str(exc)) from None
 
 

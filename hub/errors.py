@@ -44,3 +44,16 @@ class Unavailable(HubError):
 
 def invalid_field(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", errors={field: [message]})
+
+
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested {"credentials": {"token": [..]}} -> {"credentials.token": [..]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            flat.update(flatten_messages(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_body"] = list(messages)
+    else:
+        flat[prefix or "_body"] = [str(messages)]
+    return flat

@@ -32,7 +32,7 @@ def open_keyring(config) -> "crypto.KeyRing":
         return crypto.KeyRing.load(key)
     except crypto.KeyRingMissing:
         raise KeyringUnavailable("The database has no keyring yet. Run 'hub init' first.") from None
-    except crypto.RootKeyMismatch as exc:
+    except crypto.CryptoError as exc:  # wrong root key, a damaged keyring
         raise KeyringUnavailable(str(exc)) from None
 
 

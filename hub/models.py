@@ -121,3 +121,58 @@ class ApiKey(BaseModel):
             (("org", "name"), True),
             (("org", "id"), False),
         )
+
+
+class Integration(BaseModel):
+    """A provider's credentials and config. The credentials are sealed, bound to this row."""
+
+    id = peewee.CharField(primary_key=True, max_length=36, default=new_id)
+    org = peewee.ForeignKeyField(Org, on_delete="CASCADE", index=False)
+    project = peewee.ForeignKeyField(Project, null=True, on_delete="CASCADE", index=False)
+    name = peewee.CharField(max_length=100)
+    provider = peewee.CharField(max_length=63)
+    auth_type = peewee.CharField(max_length=63)
+    display_name = peewee.CharField(max_length=100, null=True)
+    description = peewee.CharField(max_length=500, null=True)
+    config = JSONField()
+    tags = JSONField()  # sorted list of strings
+    status = peewee.CharField(max_length=16)  # "active" | "inactive", as set by users
+    expired_reason = peewee.CharField(max_length=16, null=True)  # "expired" | "revoked", from a check
+    credentials_key_id = peewee.CharField(max_length=32)
+    credentials_ciphertext = peewee.BlobField()
+    credential_fields = JSONField()
+    fingerprint = peewee.CharField(max_length=64)
+    credentials_updated_at = peewee.DateTimeField(default=utcnow)
+    expires_at = peewee.DateTimeField(null=True)
+    last_verification = JSONField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("project", "provider", "name"), True),
+            (("project", "id"), False),
+            (("org", "id"), False),
+            (("credentials_key_id",), False),
+        )
+
+    def sealed_aad(self, prefix: str = "credentials") -> bytes:
+        # Bound to kind, row and scope: a ciphertext copied onto another row does not open.
+        scope = f"project:{self.project_id}" if self.project_id else f"org:{self.org_id}"
+        return f"integration:{self.id}:{scope}:{prefix}".encode()
+
+
+SEALED_COLUMNS.append((Integration, "credentials"))
+
+
+class IntegrationTag(BaseModel):
+    """One row per tag of an integration, so `?tag=` filters on an index (tags are also kept on
+    the integration row, in order, for reading)."""
+
+    integration = peewee.ForeignKeyField(Integration, on_delete="CASCADE", index=False)
+    tag = peewee.CharField(max_length=64)
+
+    class Meta:
+        table_name = "integration_tag"
+        primary_key = False
+        indexes = ((("integration", "tag"), True), (("tag", "integration"), False))

@@ -10,6 +10,18 @@ def keyring():
     return current_app.extensions["hub.keyring"].get()
 
 
+def providers():
+    return current_app.extensions["hub.providers"]
+
+
+def integration_services():
+    from hub.integrations import Services
+    from hub.verification import http_client_from_settings
+
+    return Services(keyring=keyring(), providers=providers(),
+                    http_client=lambda: http_client_from_settings(current_app.config))
+
+
 def principal() -> Principal:
     """The authenticated caller (401 otherwise), looked up once per request."""
     if "principal" not in g:

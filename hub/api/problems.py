@@ -7,6 +7,7 @@ from flask import g, request
 from werkzeug.exceptions import HTTPException
 
 from hub import errors
+from hub.errors import flatten_messages
 
 log = logging.getLogger("hub.api")
 
@@ -36,19 +37,6 @@ def problem(status: int, title: str, detail: str, *, slug: str | None = None,
     response_headers = {"Content-Type": "application/problem+json"}
     response_headers.update(headers or {})
     return body, status, response_headers
-
-
-def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested {"credentials": {"token": [..]}} -> {"credentials.token": [..]}."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            flat.update(flatten_messages(value, f"{prefix}.{key}" if prefix else str(key)))
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        flat[prefix or "_body"] = list(messages)
-    else:
-        flat[prefix or "_body"] = [str(messages)]
-    return flat
 
 
 def _webargs_field_errors(messages: dict) -> dict[str, list[str]]:

@@ -1,0 +1,154 @@
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from hub import integrations
+from hub.api import context
+from hub.api.fields import PageArgs, Timestamp, page_schema
+from hub.api.verification_schema import VerificationResultSchema
+from hub.models import Integration
+from hub.pagination import paginate
+
+blp = Blueprint("integrations", __name__, url_prefix="/v1/projects/<project>/integrations",
+                description="A project's integrations: provider credentials (never returned) and config.")
+
+_name = ma.fields.String(validate=ma.validate.Regexp(integrations.NAME_RE,
+                         error="Use 1-100 letters, digits, '_' or '-'."))
+_tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
+                       validate=ma.validate.Length(max=50))
+
+
+class IntegrationCreateSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=_name.validate)
+    provider = ma.fields.String(required=True)
+    auth_type = ma.fields.String()
+    credentials = ma.fields.Dict(required=True, metadata={
+        "description": "Validated by the provider's schema for auth_type; write-only."})
+    config = ma.fields.Dict()
+    display_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=100))
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
+    tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
+                          validate=ma.validate.Length(max=50))
+    expires_at = Timestamp(allow_none=True)
+
+
+class IntegrationUpdateSchema(IntegrationCreateSchema):
+    """Each field given replaces that field whole; omitted fields stay as they are."""
+
+    name = ma.fields.String(validate=_name.validate)
+    provider = ma.fields.String(metadata={"description": "Immutable: must equal the stored one."})
+    credentials = ma.fields.Dict()
+    status = ma.fields.String(validate=ma.validate.OneOf(integrations.SETTABLE_STATUSES))
+
+
+class CredentialsSummarySchema(ma.Schema):
+    fields = ma.fields.List(ma.fields.String())
+    fingerprint = ma.fields.String()
+    updated_at = Timestamp()
+
+
+class IntegrationSchema(ma.Schema):
+    id = ma.fields.String()
+    project = ma.fields.String(allow_none=True)
+    name = ma.fields.String()
+    provider = ma.fields.String()
+    auth_type = ma.fields.String()
+    display_name = ma.fields.String(allow_none=True)
+    description = ma.fields.String(allow_none=True)
+    config = ma.fields.Dict()
+    tags = ma.fields.List(ma.fields.String())
+    status = ma.fields.String(metadata={"enum": ["active", "inactive", "expired"]})
+    credentials = ma.fields.Nested(CredentialsSummarySchema)
+    expires_at = Timestamp(allow_none=True)
+    last_verification = ma.fields.Nested(VerificationResultSchema, allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+class IntegrationListArgs(PageArgs):
+    provider = ma.fields.String()
+    status = ma.fields.String(validate=ma.validate.OneOf(["active", "inactive", "expired"]))
+    tag = ma.fields.String()
+
+
+class CreateArgs(ma.Schema):
+    verify = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Run the provider's check first; refuse with 400 if it fails."})
+
+
+class CopySchema(ma.Schema):
+    source_project_id = ma.fields.String(required=True, metadata={"description": "Handle or id."})
+    source_integration_id = ma.fields.String(required=True)
+    name = ma.fields.String(validate=_name.validate)
+
+
+class ProposalSchema(ma.Schema):
+    config = ma.fields.Dict()
+    credentials = ma.fields.Dict()
+
+
+def _record(project, row):
+    return integrations.to_record(row, project.handle, context.providers().get(row.provider))
+
+
+@blp.route("")
+class Integrations(MethodView):
+    @blp.arguments(CreateArgs, location="query")
+    @blp.arguments(IntegrationCreateSchema)
+    @blp.response(201, IntegrationSchema)
+    def post(self, args, body, project):
+        """Create an integration (integrations:write); `?verify=true` checks it first."""
+        return _record(*integrations.create(context.integration_services(), context.principal(),
+                                            project, body, verify=args["verify"]))
+
+    @blp.arguments(IntegrationListArgs, location="query")
+    @blp.response(200, page_schema(IntegrationSchema, "IntegrationPage"))
+    def get(self, args, project):
+        """List integrations, filtered by provider, status or tag (integrations:read)."""
+        found, query = integrations.list_query(context.principal(), project, provider=args.get("provider"),
+                                               status=args.get("status"), tag=args.get("tag"))
+        page = paginate(query, Integration.id, limit=args["limit"], cursor=args["cursor"])
+        page.items = [_record(found, row) for row in page.items]
+        return page
+
+
+@blp.route("/copy")
+class IntegrationCopy(MethodView):
+    @blp.arguments(CopySchema)
+    @blp.response(201, IntegrationSchema)
+    def post(self, body, project):
+        """Copy an integration from another project of the org (integrations:write and :read)."""
+        return _record(*integrations.copy(context.integration_services(), context.principal(), project,
+                                          body["source_project_id"], body["source_integration_id"],
+                                          body.get("name")))
+
+
+@blp.route("/<integration_id>")
+class IntegrationItem(MethodView):
+    @blp.response(200, IntegrationSchema)
+    def get(self, project, integration_id):
+        """One integration (integrations:read). Credential values are never in it."""
+        return _record(*integrations.get(context.principal(), project, integration_id))
+
+    @blp.arguments(IntegrationUpdateSchema)
+    @blp.response(200, IntegrationSchema)
+    def put(self, body, project, integration_id):
+        """Replace the given fields (integrations:write). `{"status": "inactive"}` disables."""
+        return _record(*integrations.update(context.integration_services(), context.principal(),
+                                            project, integration_id, body))
+
+    @blp.response(204)
+    def delete(self, project, integration_id):
+        """Delete an integration and its ciphertext (integrations:write)."""
+        integrations.delete(context.principal(), project, integration_id)
+
+
+@blp.route("/<integration_id>:verifyConfig")
+class IntegrationVerify(MethodView):
+    @blp.arguments(ProposalSchema)
+    @blp.response(200, VerificationResultSchema)
+    def post(self, body, project, integration_id):
+        """Check the stored credentials and record the result (integrations:verify). With a body,
+        check the proposed config/credentials over the stored ones and store nothing."""
+        return integrations.verify_stored(context.integration_services(), context.principal(),
+                                          project, integration_id, body or None)

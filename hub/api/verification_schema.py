@@ -1,0 +1,21 @@
+import marshmallow as ma
+
+
+class VerificationErrorSchema(ma.Schema):
+    code = ma.fields.String(metadata={"enum": ["invalid_credentials", "expired", "revoked",
+                                               "insufficient_scope", "rate_limited", "unreachable",
+                                               "timeout", "blocked_address", "provider_error"]})
+    message = ma.fields.String()
+    retry_after = ma.fields.Integer(allow_none=True)
+
+
+class VerificationResultSchema(ma.Schema):
+    """A provider check's outcome: 200 whenever the check ran, whatever it found."""
+
+    ok = ma.fields.Boolean()
+    checked_at = ma.fields.String()
+    duration_ms = ma.fields.Integer()
+    identity = ma.fields.Dict(allow_none=True)
+    scopes = ma.fields.List(ma.fields.String(), allow_none=True)
+    expires_at = ma.fields.String(allow_none=True)
+    error = ma.fields.Nested(VerificationErrorSchema, allow_none=True)
