@@ -12,12 +12,12 @@ A provider that declares no `verify` cannot be checked: `run_check` raises
 from __future__ import annotations
 
 import datetime
-import importlib
 import logging
 import time
 import traceback
 from typing import Any, Mapping
 
+from hub.egress import AllowList, EgressClient, EgressError
 from hub.errors import InvalidInput, invalid_field
 from hub.providers import ERROR_CODES, HttpClient, Provider, VerificationResult
 
@@ -31,6 +31,9 @@ class VerificationNotSupported(InvalidInput):
 def run_check(provider: Provider, auth_type: str | None, credentials: dict,
               config: dict | None, http: HttpClient) -> dict[str, Any]:
     """Run the provider's check on these credentials and return the verification result.
+
+    `credentials` and `config` are what the provider's schemas loaded (defaults filled in), which is
+    what `verify` is promised.
 
     :param auth_type: one of the provider's auth method ids; None means its default method.
     :raises VerificationNotSupported: the provider has no check.
@@ -61,11 +64,11 @@ def run_check(provider: Provider, auth_type: str | None, credentials: dict,
 
 def make_http_client(timeout: float, allow_hosts_text: str | None) -> HttpClient:
     """The HTTP client a check gets: `HUB_VERIFY_TIMEOUT` seconds, and the loopback or private
-    hosts or CIDRs of `HUB_VERIFY_ALLOW_HOSTS` allowed (none by default)."""
-    from hub import egress  # imported only when a check is about to run
+    hosts or CIDRs of `HUB_VERIFY_ALLOW_HOSTS` allowed (none by default).
 
-    return egress.EgressClient(timeout=float(timeout),
-                               allow=egress.AllowList.parse(allow_hosts_text or ""))
+    :raises ValueError: an allow-list entry is neither a host name nor an address or network.
+    """
+    return EgressClient(timeout=float(timeout), allow=AllowList.parse(allow_hosts_text or ""))
 
 
 def http_client_from_settings(settings: Mapping[str, Any]) -> HttpClient:
@@ -99,8 +102,7 @@ def _outcome_of_result(provider: Provider, result: Any) -> dict[str, Any]:
 
 
 def _outcome_of_exception(provider: Provider, exc: Exception) -> dict[str, Any]:
-    egress_error = _egress_error_class()
-    if egress_error is not None and isinstance(exc, egress_error):
+    if isinstance(exc, EgressError):  # its message names the host only, never the URL or a body
         code = exc.code if exc.code in ERROR_CODES else "provider_error"
         return _failure(code, exc.message)
     # The exception's text may quote what the plugin was handling (a token, a response body), so
@@ -110,13 +112,6 @@ def _outcome_of_exception(provider: Provider, exc: Exception) -> dict[str, Any]:
                  provider.name, provider.package, type(exc).__qualname__,
                  where.filename, where.lineno, where.name)
     return _failure("provider_error", _internal_error_message(provider))
-
-
-def _egress_error_class() -> type[Exception] | None:
-    try:
-        return importlib.import_module("hub.egress").EgressError
-    except ImportError:  # no HTTP client module, so nothing can have raised its error
-        return None
 
 
 def _internal_error_message(provider: Provider) -> str:

@@ -10,6 +10,7 @@ import re
 import pytest
 from marshmallow import Schema, fields
 
+from hub.egress import EgressClient, EgressError
 from hub.errors import InvalidInput
 from hub.providers import AuthMethod, Provider, VerificationResult, VerifyError
 from hub.verification import (VerificationNotSupported, http_client_from_settings,
@@ -142,12 +143,10 @@ def test_a_naive_expiry_is_taken_as_utc():
 
 
 def test_an_egress_error_becomes_a_failure_with_its_code():
-    egress = pytest.importorskip("hub.egress", reason="hub.egress is not written yet")
-
     def verify(auth_type, credentials, config, http):
         http.request("GET", "https://10.0.0.1/whoami", headers={"Authorization": f"Bearer {TOKEN}"})
 
-    error = egress.EgressError("blocked_address", "10.0.0.1 is a private address")
+    error = EgressError("blocked_address", "10.0.0.1 is a private address")
     result = run_check(make_provider(verify), "token", {"token": TOKEN}, {}, FakeHttp(raises=error))
     assert result["ok"] is False
     assert result["error"] == {"code": "blocked_address",
@@ -185,9 +184,8 @@ def test_a_provider_without_verify_cannot_be_checked():
 
 
 def test_make_http_client_applies_the_settings():
-    egress = pytest.importorskip("hub.egress", reason="hub.egress is not written yet")
     client = make_http_client("3", "127.0.0.1, fake.test")
-    assert isinstance(client, egress.EgressClient)
+    assert isinstance(client, EgressClient)
     assert client.timeout == 3.0
     assert client.allow.allows_name("fake.test")
 
@@ -196,3 +194,27 @@ def test_make_http_client_applies_the_settings():
     assert not default.allow
     parsed = http_client_from_settings({"VERIFY_TIMEOUT": 2.5, "VERIFY_ALLOW_HOSTS": ["fake.test"]})
     assert parsed.timeout == 2.5 and parsed.allow.allows_name("fake.test")
+
+
+def whoami_check(auth_type, credentials, config, http):
+    response = http.request("GET", f"{config['api_base_url']}/whoami",
+                            headers={"Authorization": f"Bearer {credentials['token']}"})
+    return VerificationResult.success(identity=response.json())
+
+
+def test_the_real_client_refuses_a_private_address_before_connecting():
+    http = make_http_client(1, "")
+    result = run_check(make_provider(whoami_check), "token", {"token": TOKEN},
+                       {"api_base_url": "https://10.0.0.1"}, http)
+    assert result["ok"] is False
+    assert result["error"]["code"] == "blocked_address"
+    assert TOKEN not in str(result)
+
+
+def test_a_check_never_outlasts_its_deadline(fake_provider):
+    fake_provider.hang("/whoami")
+    http = make_http_client(0.3, "127.0.0.1")
+    result = run_check(make_provider(whoami_check), "token", {"token": TOKEN},
+                       {"api_base_url": fake_provider.base_url}, http)
+    assert result["error"]["code"] == "timeout"
+    assert result["duration_ms"] < 2000
