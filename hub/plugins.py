@@ -242,8 +242,13 @@ class _Loader:
     def report_plugins_without_hooks(self) -> None:
         for name, plugin in self.pm.list_name_plugin():
             if not self.pm.get_hookcallers(plugin):
+                hint = ""
+                if isinstance(plugin, types.ModuleType) and getattr(plugin, "__file__", None) is None:
+                    # Typically an editable install made before the package had an __init__.py.
+                    hint = (f"; {plugin.__name__!r} was imported as a namespace package, without "
+                            "its __init__.py: if it has one, reinstall the package")
                 self.fail(name, "implements no hub hook: decorate its hook functions with "
-                          "@hookimpl (from hub import hookimpl)")
+                          f"@hookimpl (from hub import hookimpl){hint}")
 
     def collect_providers(self) -> dict[str, Provider]:
         providers: dict[str, Provider] = {}

@@ -365,6 +365,20 @@ def test_a_hook_for_a_newer_hub_can_be_optional():
     assert registry.failures == []
 
 
+def test_a_namespace_package_gets_a_hint(fake_distribution, tmp_path):
+    fake_distribution("hub-namespace", {"ns": "hub_fake_namespace"}, {})
+    (tmp_path / "hub-namespace" / "hub_fake_namespace").mkdir()  # a folder with no __init__.py
+
+    try:
+        registry = load_providers(only={"ns"})
+    finally:
+        sys.modules.pop("hub_fake_namespace", None)
+
+    error = failure_of(registry, "ns")
+    assert "implements no hub hook" in error
+    assert "'hub_fake_namespace' was imported as a namespace package" in error
+
+
 # Extra plugins ---------------------------------------------------------------------------------
 
 def test_extra_plugins_may_be_modules_classes_or_objects():
