@@ -6,6 +6,7 @@
   each test) with shortcuts for what checks must survive: `hang` and `redirect`.
 - `run_check`: a provider's check run as the hub runs it, on credentials and config loaded
   through the provider's own schemas.
+- `undocumented_fields`: the schema fields a UI could not label (no display_name or description).
 
 A typical test::
 
@@ -120,3 +121,12 @@ def run_check(provider: Provider, credentials: dict, *, http, auth_type: str | N
     loaded_credentials = method.credentials_schema().load(credentials)
     loaded_config = provider.config_schema().load(config or {})
     return provider.verify(method.id, loaded_credentials, loaded_config, http)
+
+
+def undocumented_fields(provider: Provider) -> list[str]:
+    """"schema.field" for every credential or config field lacking display_name or description
+    metadata (a UI renders both); empty when all are documented."""
+    schemas = [provider.config_schema] + [m.credentials_schema for m in provider.auth_methods]
+    return [f"{schema.__name__}.{name}"
+            for schema in schemas for name, field in schema().load_fields.items()
+            if not (field.metadata.get("display_name") and field.metadata.get("description"))]

@@ -1,0 +1,31 @@
+"""Slack: a bot, user or app-level token checked with auth.test, or an incoming webhook."""
+from hub import hookimpl
+from hub.providers import AuthMethod, Provider
+
+from hub_slack.check import verify
+from hub_slack.schemas import SlackConfig, TokenCredentials, WebhookCredentials
+
+PROVIDER = Provider(
+    name="slack",
+    display_name="Slack",
+    description="Slack workspaces: post messages and call the Web API with a token, or post "
+                "through an incoming webhook.",
+    version="1.0.0",
+    auth_methods=(
+        AuthMethod(id="token", display_name="Token", credentials_schema=TokenCredentials,
+                   description="A bot (xoxb-), user (xoxp-) or app-level (xapp-) token, checked "
+                               "with auth.test.",
+                   default=True),
+        AuthMethod(id="webhook", display_name="Incoming webhook",
+                   credentials_schema=WebhookCredentials,
+                   description="An incoming webhook URL, checked with an empty post that Slack "
+                               "refuses without posting anything."),
+    ),
+    config_schema=SlackConfig,
+    verify=verify,
+)
+
+
+@hookimpl
+def hub_register_providers(register):
+    register(PROVIDER)

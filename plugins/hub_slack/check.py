@@ -1,0 +1,164 @@
+"""The Slack checks: `auth.test` for a token, an empty post for an incoming webhook.
+
+Slack reports most failures of `auth.test` in an HTTP 200 body (`{"ok": false, "error": code}`);
+its codes are mapped below. Messages name Slack's error code (an identifier, checked to be one)
+but never quote anything else Slack sent.
+"""
+from __future__ import annotations
+
+import datetime
+import email.utils
+import math
+import re
+
+from hub.egress import EgressError
+from hub.providers import VerificationResult
+
+from hub_slack.schemas import DEFAULT_API_BASE_URL
+
+# auth.test error code -> (verification error code, message)
+AUTH_TEST_ERRORS = {
+    "invalid_auth": ("invalid_credentials", "Slack does not accept this token: check that it was "
+                                            "copied whole, or issue a new one."),
+    "not_authed": ("invalid_credentials", "Slack received no token."),
+    "token_revoked": ("revoked", "The token was revoked (the app was uninstalled or the token "
+                                 "regenerated): reinstall the app or store a new token."),
+    "account_inactive": ("revoked", "The token belongs to a user or workspace that was "
+                                    "deactivated or deleted."),
+    "token_expired": ("expired", "The token expired (the app uses token rotation): refresh it and "
+                                 "store the new access token."),
+    "missing_scope": ("insufficient_scope", "The token lacks a scope Slack requires here: add it "
+                                            "on the app's OAuth & Permissions page and reinstall."),
+    "no_permission": ("insufficient_scope", "The token is not granted access to this workspace."),
+    "team_access_not_granted": ("insufficient_scope", "The token is not granted access to this "
+                                                      "workspace."),
+    "ratelimited": ("rate_limited", "Slack is rate limiting the hub: try again later."),
+}
+
+# What an incoming webhook answers to an empty post.
+LIVE_WEBHOOK_ANSWERS = {"no_text", "missing_text", "missing_text_or_fallback_or_attachments"}
+WEBHOOK_ERRORS = {
+    # Slack cannot tell a mistyped secret from one it never issued: the URL is not valid.
+    "invalid_token": ("invalid_credentials", "Slack does not know this webhook URL: check that it "
+                                             "was copied whole, or create a new webhook."),
+    # The webhook existed and was switched off: it must be replaced.
+    "no_service": ("revoked", "This webhook was disabled or removed in Slack (or its app "
+                              "uninstalled): create a new webhook."),
+    "no_active_hooks": ("revoked", "This webhook was disabled in Slack: create a new webhook."),
+    "no_team": ("revoked", "The webhook's workspace no longer exists or is inactive."),
+    "team_disabled": ("revoked", "The webhook's workspace is disabled."),
+    "channel_not_found": ("revoked", "The channel this webhook posts to no longer exists: create "
+                                     "a new webhook."),
+    "channel_is_archived": ("revoked", "The channel this webhook posts to is archived: unarchive "
+                                       "it or create a new webhook."),
+    "action_prohibited": ("insufficient_scope", "A workspace admin restricts posting to this "
+                                                "webhook's channel."),
+    "posting_to_general_channel_denied": ("insufficient_scope", "Only admins may post to the "
+                                                                "webhook's channel."),
+}
+
+_SLACK_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def verify(auth_type: str, credentials: dict, config: dict, http) -> VerificationResult:
+    checks = {"token": check_token, "webhook": check_webhook}
+    try:
+        return checks[auth_type](credentials, config, http)
+    except EgressError as exc:
+        return VerificationResult.failure(exc.code, exc.message)
+
+
+def check_token(credentials: dict, config: dict, http) -> VerificationResult:
+    base_url = (config.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
+    response = http.request("POST", f"{base_url}/auth.test", data=b"", headers={
+        "Authorization": f"Bearer {credentials['token']}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    })
+    failure = _http_failure(response, "auth.test")
+    if failure is not None:
+        return failure
+    if response.status != 200:
+        return _unexpected(f"Slack answered HTTP {response.status} to auth.test; check "
+                           "api_base_url.")
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+        return _unexpected("The answer to auth.test is not a Slack API answer; check api_base_url.")
+    if not answer["ok"]:
+        return _auth_test_failure(answer.get("error"), response)
+    identity = {key: answer.get(key) for key in ("team", "team_id", "user", "user_id", "url")}
+    for optional in ("bot_id", "enterprise_id"):
+        if answer.get(optional):
+            identity[optional] = answer[optional]
+    return VerificationResult.success(identity=identity, scopes=_scopes(response.headers))
+
+
+def check_webhook(credentials: dict, config: dict, http) -> VerificationResult:
+    # Slack has no read-only check for a webhook; an empty message is refused without posting.
+    response = http.request("POST", credentials["webhook_url"], json={})
+    failure = _http_failure(response, "the webhook")
+    if failure is not None:
+        return failure
+    answer = response.text().strip() if not response.truncated else ""
+    if (response.status == 400 and answer in LIVE_WEBHOOK_ANSWERS) or \
+            (response.status == 200 and answer == "ok"):
+        return VerificationResult.success()
+    if answer in WEBHOOK_ERRORS:
+        code, message = WEBHOOK_ERRORS[answer]
+        return VerificationResult.failure(code, message)
+    return _unexpected(f"The webhook answered HTTP {response.status}, which is not how a Slack "
+                       "webhook answers; check the webhook URL.")
+
+
+def _http_failure(response, what: str) -> VerificationResult | None:
+    """Failures that the status alone tells: rate limits, redirects, server errors."""
+    if response.status == 429:
+        return VerificationResult.failure("rate_limited", "Slack is rate limiting the hub: try "
+                                          "again later.", retry_after=retry_after(response.headers))
+    if 300 <= response.status < 400:
+        return _unexpected(f"Slack answered {what} with a redirect (HTTP {response.status}), "
+                           "which the hub does not follow; check the URL.")
+    if response.status >= 500:
+        return _unexpected(f"Slack answered {what} with a server error (HTTP {response.status}); "
+                           "try again later.")
+    return None
+
+
+def _auth_test_failure(slack_code, response) -> VerificationResult:
+    if slack_code in AUTH_TEST_ERRORS:
+        code, message = AUTH_TEST_ERRORS[slack_code]
+        return VerificationResult.failure(
+            code, message,
+            retry_after=retry_after(response.headers) if code == "rate_limited" else None)
+    named = f" ({slack_code})" if isinstance(slack_code, str) and _SLACK_CODE.match(slack_code) \
+        else ""
+    return _unexpected(f"Slack refused the token check with an error the hub does not "
+                       f"recognise{named}.")
+
+
+def _scopes(headers) -> list[str] | None:
+    value = headers.get("x-oauth-scopes")
+    if value is None:
+        return None
+    return [scope.strip() for scope in value.split(",") if scope.strip()]
+
+
+def _unexpected(message: str) -> VerificationResult:
+    return VerificationResult.failure("provider_error", message)
+
+
+def retry_after(headers) -> int | None:
+    """Seconds from a Retry-After header (delay in seconds or an HTTP date), if any."""
+    value = (headers.get("retry-after") or "").strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return max(0, math.ceil((moment - now).total_seconds()))
