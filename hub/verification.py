@@ -41,13 +41,13 @@ def run_check(provider: Provider, auth_type: str | None, credentials: dict,
     """
     if provider.verify is None:
         raise VerificationNotSupported(
-            f"provider {provider.name!r} has no credential check (verify_supported is false)")
+            f"Provider {provider.name!r} has no credential check (verify_supported is false).")
     if auth_type is None:
         auth_type = provider.default_auth_method.id
     elif provider.auth_method(auth_type) is None:
         known = ", ".join(method.id for method in provider.auth_methods)
-        raise invalid_field("auth_type", f"provider {provider.name!r} has no auth method "
-                                         f"{auth_type!r}; use one of: {known}")
+        raise invalid_field("auth_type", f"Provider {provider.name!r} has no auth method "
+                                         f"{auth_type!r}; use one of: {known}.")
 
     checked_at = datetime.datetime.now(datetime.timezone.utc)
     started = time.perf_counter()
@@ -86,8 +86,8 @@ def _outcome_of_result(provider: Provider, result: Any) -> dict[str, Any]:
         return _failure("provider_error", _internal_error_message(provider))
     error = result.error
     if error is None and not result.ok:
-        return _failure("provider_error", f"the {provider.display_name} check failed without "
-                                          "saying why")
+        return _failure("provider_error", f"The {provider.display_name} check failed without "
+                                          "saying why.")
     outcome = {
         "ok": error is None,
         "identity": dict(result.identity) if result.identity is not None else None,
@@ -115,8 +115,8 @@ def _outcome_of_exception(provider: Provider, exc: Exception) -> dict[str, Any]:
 
 
 def _internal_error_message(provider: Provider) -> str:
-    return (f"the {provider.display_name} check failed with an error in the {provider.name!r} "
-            "provider plugin; the hub's log names the error type")
+    return (f"The {provider.display_name} check failed with an error in the {provider.name!r} "
+            "provider plugin; the hub's log names the error type.")
 
 
 def _failure(code: str, message: str) -> dict[str, Any]:
