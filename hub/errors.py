@@ -42,6 +42,12 @@ class Unavailable(HubError):
     title = "Service unavailable"
 
 
+class Corrupted(HubError):
+    """Stored data does not open or parse: tampering, a restored backup, or a lost data key."""
+
+    title = "Stored data unreadable"
+
+
 def invalid_field(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", errors={field: [message]})
 

@@ -15,8 +15,8 @@ from typing import Any, Callable
 import marshmallow
 import peewee
 
-from hub import permissions as perms
-from hub.errors import Conflict, InvalidInput, NotFound, flatten_messages, invalid_field
+from hub import crypto, permissions as perms
+from hub.errors import Conflict, Corrupted, InvalidInput, NotFound, flatten_messages, invalid_field
 from hub.models import Integration, IntegrationTag, Project, database, new_id, utcnow
 from hub.plugins import ProviderRegistry
 from hub.provider_schemas import host_fields, secret_fields
@@ -110,7 +110,12 @@ def get(principal: Principal, project_ref: str, integration_id: str) -> tuple[Pr
 
 def open_credentials(keyring, row: Integration) -> dict:
     """The decrypted credentials. Callers that return them must be the audited door."""
-    plaintext = keyring.open_sealed(row.credentials_key_id, row.credentials_ciphertext, row.sealed_aad())
+    try:
+        plaintext = keyring.open_sealed(row.credentials_key_id, row.credentials_ciphertext, row.sealed_aad())
+    except crypto.DecryptionFailed:
+        raise Corrupted(f"The stored credentials of integration '{row.id}' do not decrypt (key "
+                        f"{row.credentials_key_id}): the row was altered or its data key is gone. "
+                        "Send the credentials again with PUT.") from None
     return json.loads(plaintext)
 
 

@@ -176,3 +176,59 @@ class IntegrationTag(BaseModel):
         table_name = "integration_tag"
         primary_key = False
         indexes = ((("integration", "tag"), True), (("tag", "integration"), False))
+
+
+class Secret(BaseModel):
+    """A named slot of a project (hub/secret_store.py). `current_version` is the newest version's
+    number (what `cas` compares with); `enabled_version` the one ENABLED, or None. Both change only
+    in a transaction holding this row's lock."""
+
+    id = peewee.CharField(primary_key=True, max_length=36, default=new_id)
+    project = peewee.ForeignKeyField(Project, on_delete="CASCADE", index=False)
+    name = peewee.CharField(max_length=100)
+    description = peewee.CharField(max_length=500, null=True)
+    current_version = peewee.IntegerField(default=0)
+    enabled_version = peewee.IntegerField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("project", "name"), True),
+            (("project", "id"), False),
+        )
+
+
+class SecretVersion(BaseModel):
+    """One frozen set of string values of a secret, sealed bound to this row and its project.
+    Destroying it clears the two `values_*` columns; the metadata and sha256 stay."""
+
+    id = peewee.CharField(primary_key=True, max_length=36, default=new_id)
+    secret = peewee.ForeignKeyField(Secret, on_delete="CASCADE", index=False)
+    project_id = peewee.CharField(max_length=36)  # the secret's project, for the sealed AAD
+    version = peewee.IntegerField()
+    state = peewee.CharField(max_length=16)  # ENABLED | DISABLED | DESTROYED
+    sha256 = peewee.CharField(max_length=64)
+    values_key_id = peewee.CharField(max_length=32, null=True)
+    values_ciphertext = peewee.BlobField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    state_changed_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "secret_version"
+        indexes = (
+            (("secret", "version"), True),
+            (("values_key_id",), False),
+        )
+
+    def sealed_aad(self, prefix: str = "values") -> bytes:
+        # Bound to kind, row and project: a ciphertext copied onto another row does not open.
+        return f"secret_version:{self.id}:project:{self.project_id}:{prefix}".encode()
+
+
+# At most one ENABLED version per secret, enforced by the database (a partial unique index).
+SecretVersion.add_index(SecretVersion.index(
+    SecretVersion.secret, unique=True, where=(SecretVersion.state == "ENABLED"),
+    name="secret_version_one_enabled"))
+
+SEALED_COLUMNS.append((SecretVersion, "values"))

@@ -122,7 +122,9 @@ class Hub:
 
 @pytest.fixture
 def hub(make_app) -> Hub:
-    app = make_app()
+    # The built-in providers load through their entry points, as in production; checks may call
+    # the fake provider servers that tests run on 127.0.0.1.
+    app = make_app(PLUGINS_ENTRYPOINTS=True, VERIFY_ALLOW_HOSTS="127.0.0.1", VERIFY_TIMEOUT=2)
     with app.app_context(), app.extensions["hub.db"].connection_context():
         setup = bootstrap.initialize(app.config, app.extensions["hub.db"], "acme", "payments")
     return Hub(app=app, client=app.test_client(), owner_secret=setup.secret, org=setup.org,

@@ -13,9 +13,9 @@ import flask_smorest
 from flask import g, request, send_from_directory
 from flask_smorest import Api
 
-from hub.api import api_keys, health, integrations, problems, projects, providers
+from hub.api import api_keys, health, integrations, problems, projects, providers, secrets
 
-RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp]
+RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp, secrets.blp]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
