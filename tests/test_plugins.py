@@ -455,3 +455,21 @@ def test_init_app_reads_hub_plugins(sample_package):
     app.config.update(PLUGINS="sample")
     init_app(app)
     assert app.extensions[EXTENSION_KEY].names() == ["sample"]
+
+
+def test_third_party_provider_through_the_api(sample_package, hub, httpserver):
+    """An installed third-party package shows in GET /v1/providers and its integrations work."""
+    listed = {p["name"]: p for p in hub.call("GET", "/v1/providers").json["items"]}
+    assert listed["sample"]["package"] == SAMPLE_DISTRIBUTION
+    assert listed["sample"]["auth_methods"][0]["credentials_schema"]["properties"]["api_key"]["writeOnly"]
+    httpserver.expect_request("/whoami", headers={"Authorization": "Bearer sk-sample-123"}).respond_with_json(
+        {"user": "ada", "scopes": ["read"]})
+    created = hub.call("POST", "/v1/projects/payments/integrations?verify=true", json={
+        "name": "sample-one", "provider": "sample", "credentials": {"api_key": "sk-sample-123"},
+        "config": {"api_base_url": httpserver.url_for("/").rstrip("/")}})
+    assert created.status_code == 201, created.json
+    assert created.json["auth_type"] == "api_key"
+    assert created.json["last_verification"]["identity"] == {"user": "ada"}
+    assert "sk-sample-123" not in created.get_data(as_text=True)
+    again = hub.call("POST", f"/v1/projects/payments/integrations/{created.json['id']}:verifyConfig")
+    assert again.status_code == 200 and again.json["ok"] is True and again.json["scopes"] == ["read"]
