@@ -267,6 +267,9 @@ COMMANDS = [init_command, serve_command, db_group, keys_group, orgs_group, crypt
 def init_app(app) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)
+    from hub.cli_secrets import secrets_group  # here: that module builds on this one's helpers
+
+    app.cli.add_command(secrets_group)
 
 
 def main() -> None:
