@@ -359,22 +359,27 @@ def verify_stored(services: Services, principal: Principal, project_ref: str, in
     principal.require(perms.INTEGRATIONS_VERIFY)
     project = find_project(principal, project_ref)
     row = _find(project, integration_id)
+    if not proposal:
+        return check_and_record(services, row)
     provider = _loaded_provider(services.providers, row)
     method = auth_method_for(provider, row.auth_type)
     config = row.config
-    if proposal:
-        if "credentials" in proposal:
-            credentials = validate_against(method.credentials_schema, proposal["credentials"], "credentials")
-        else:
-            credentials = open_credentials(services.keyring, row)
-        if "config" in proposal:
-            config = validate_against(provider.config_schema, proposal["config"] or {}, "config")
-            if "credentials" not in proposal:
-                refuse_host_change_without_credentials(provider, row.config, config)
-        return _check(services, provider, method.id, credentials, config)
+    if "credentials" in proposal:
+        credentials = validate_against(method.credentials_schema, proposal["credentials"], "credentials")
+    else:
+        credentials = open_credentials(services.keyring, row)
+    if "config" in proposal:
+        config = validate_against(provider.config_schema, proposal["config"] or {}, "config")
+        if "credentials" not in proposal:
+            refuse_host_change_without_credentials(provider, row.config, config)
+    return _check(services, provider, method.id, credentials, config)
 
+
+def check_and_record(services: Services, row: Integration) -> dict:
+    """Check an integration's stored credentials and store the result on it."""
+    provider = _loaded_provider(services.providers, row)
     credentials = open_credentials(services.keyring, row)
-    result = _check(services, provider, method.id, credentials, config)
+    result = _check(services, provider, row.auth_type, credentials, row.config)
     with database.atomic():
         current = Integration.get_or_none(Integration.id == row.id)
         # Only if the credentials checked are still the stored ones (a PUT may have come between).
