@@ -87,3 +87,12 @@ def test_openapi_declares_bearer_and_docs_render_offline(hub):
     assert hub.client.get("/redoc").status_code == 200
     assert hub.client.get("/_assets/redoc/redoc.standalone.js").status_code == 200
     assert b"cdn" not in docs.data.lower()
+
+
+def test_wrong_root_key_is_a_503_not_a_crash(hub, make_app):
+    import base64, secrets
+    wrong = make_app(ROOT_KEY=base64.b64encode(secrets.token_bytes(32)).decode())
+    resp = wrong.test_client().get("/v1/projects", headers={"Authorization": f"Bearer {hub.owner_secret}"})
+    body = _is_problem(resp, 503)
+    assert "root key" in body["detail"]
+    assert wrong.config["INSTANCE_PATH"] not in resp.get_data(as_text=True)  # paths stay in the log

@@ -1,13 +1,26 @@
 """Per-request access to the caller and the app's shared services."""
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, g, request
 
+from hub.errors import Unavailable
+from hub.keyring_access import KeyringUnavailable
 from hub.tenancy import Principal, authenticate
+
+log = logging.getLogger("hub.api")
 
 
 def keyring():
-    return current_app.extensions["hub.keyring"].get()
+    try:
+        return current_app.extensions["hub.keyring"].get()
+    except KeyringUnavailable as exc:
+        # The operator's message (paths, what to do) goes to the log; callers learn only that the
+        # hub is not usable right now.
+        log.error("cannot open the keyring: %s", exc)
+        raise Unavailable("The hub cannot open its encryption keyring; the operator must check its "
+                          "root key (see the server log).") from None
 
 
 def providers():
