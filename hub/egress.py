@@ -15,6 +15,8 @@ user-supplied addresses safely"):
 - the body is read up to `max_body` bytes: beyond that, reading stops and the response comes back
   with `truncated=True` (its status and headers are still sound, so a check can still judge a
   401 that carries a huge HTML page; `json()` refuses a truncated body);
+- proxy settings (HTTPS_PROXY ...) are ignored: a proxy would resolve the name again, beyond
+  these checks;
 - errors name the host, say what to do, and never carry the URL's path or query (a Slack webhook
   URL is itself a secret), a header value, or the response body. They are raised `from None` so
   that no underlying exception holding those rides along in a traceback.
@@ -22,6 +24,7 @@ user-supplied addresses safely"):
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import ipaddress
 import json as jsonlib
 import re
@@ -30,7 +33,6 @@ import ssl
 import string
 import threading
 import time
-import http.client
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -38,6 +40,7 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError, ProtocolError, SSLError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatch
 
 ALLOW_HOSTS_SETTING = "HUB_VERIFY_ALLOW_HOSTS"
@@ -472,7 +475,7 @@ class EgressClient:
     # -- error mapping ---------------------------------------------------------------------------
 
     def _connect_error(self, target: _Target, exc: Exception, fired: bool) -> EgressError:
-        if fired or isinstance(exc, (TimeoutError, socket.timeout, urllib3.exceptions.TimeoutError)):
+        if fired or isinstance(exc, (TimeoutError, socket.timeout, Urllib3Timeout)):
             return EgressError("timeout", f"Connecting to {target.authority} took longer than "
                                           f"{self.timeout:g} s.")
         if isinstance(exc, (ssl.SSLError, ssl.CertificateError, SSLError, HostnameMismatch)):
@@ -482,7 +485,7 @@ class EgressClient:
         return EgressError("unreachable", f"Could not connect to {target.authority}.")
 
     def _exchange_error(self, target: _Target, exc: Exception, fired: bool) -> EgressError:
-        if fired or isinstance(exc, (TimeoutError, socket.timeout, urllib3.exceptions.TimeoutError)):
+        if fired or isinstance(exc, (TimeoutError, socket.timeout, Urllib3Timeout)):
             return EgressError("timeout", f"{target.authority} did not answer within "
                                           f"{self.timeout:g} s.")
         if isinstance(exc, (http.client.HTTPException, ProtocolError, Urllib3Error, OSError)):

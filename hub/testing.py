@@ -4,16 +4,16 @@
   allowed, so a check can be pointed at a fake server on 127.0.0.1.
 - `fake_provider`: a fake provider API on 127.0.0.1 (a pytest-httpserver `HTTPServer`, fresh for
   each test) with shortcuts for what checks must survive: `hang` and `redirect`.
-- `run_check`: a provider's check run as the hub runs it, on credentials and config loaded
-  through the provider's own schemas.
+- `verify_credentials`: a provider's check run on credentials and config loaded through the
+  provider's own schemas, as the hub does before it stores or checks them.
 - `undocumented_fields`: the schema fields a UI could not label (no display_name or description).
 
 A typical test::
 
     def test_token(fake_provider, egress_client):
         fake_provider.expect_request("/api/auth.test", method="POST").respond_with_json({...})
-        result = run_check(PROVIDER, {"token": "xoxb-1"}, config={"api_base_url":
-                           fake_provider.url_for("/api")}, http=egress_client)
+        result = verify_credentials(PROVIDER, {"token": "xoxb-1"}, http=egress_client,
+                                    config={"api_base_url": fake_provider.url_for("/api")})
         assert result.ok
 
 This module must stay importable without a Flask app: it imports nothing of `hub.app`.
@@ -111,10 +111,11 @@ def fake_provider() -> Iterator[FakeProvider]:
     server.check_assertions()
 
 
-def run_check(provider: Provider, credentials: dict, *, http, auth_type: str | None = None,
-              config: dict | None = None) -> VerificationResult:
-    """Run `provider.verify` as the hub does: credentials and config through their schemas first
-    (so a test also proves that the values it uses are valid input)."""
+def verify_credentials(provider: Provider, credentials: dict, *, http,
+                       auth_type: str | None = None,
+                       config: dict | None = None) -> VerificationResult:
+    """Run `provider.verify` on credentials and config loaded through the provider's schemas (so
+    a test also proves that the values it uses are valid input); returns its VerificationResult."""
     method = provider.auth_method(auth_type) if auth_type else provider.default_auth_method
     if method is None:
         raise ValueError(f"{provider.name} has no auth method {auth_type!r}")

@@ -40,8 +40,9 @@ def fake_dns(monkeypatch):
     real_getaddrinfo = socket.getaddrinfo
 
     class FakeDNS:
-        names: dict = {}
-        lookups: dict = {}
+        def __init__(self):
+            self.names = {}
+            self.lookups = {}
 
         def getaddrinfo(self, host, port, *args, **kwargs):
             if host not in self.names:
@@ -62,7 +63,6 @@ def fake_dns(monkeypatch):
             return infos
 
     dns = FakeDNS()
-    dns.names, dns.lookups = {}, {}
     monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
     return dns
 

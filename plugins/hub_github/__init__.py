@@ -12,7 +12,8 @@ PROVIDER = Provider(
                 "or as a GitHub App.",
     version="1.0.0",
     auth_methods=(
-        AuthMethod(id="pat", display_name="Personal access token", credentials_schema=PatCredentials,
+        AuthMethod(id="pat", display_name="Personal access token",
+                   credentials_schema=PatCredentials,
                    description="A classic or fine-grained personal access token (or an OAuth "
                                "token), checked with GET /user.",
                    default=True),

@@ -101,7 +101,7 @@ def check_webhook(credentials: dict, config: dict, http) -> VerificationResult:
     failure = _http_failure(response, "the webhook")
     if failure is not None:
         return failure
-    answer = response.text().strip() if not response.truncated else ""
+    answer = response.body.decode("utf-8", errors="replace").strip()
     if (response.status == 400 and answer in LIVE_WEBHOOK_ANSWERS) or \
             (response.status == 200 and answer == "ok"):
         return VerificationResult.success()

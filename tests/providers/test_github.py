@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from hub.plugins import declaration_problems
-from hub.testing import run_check, undocumented_fields
+from hub.testing import verify_credentials, undocumented_fields
 from hub_github import PROVIDER
 from hub_github.check import token_expiration
 from hub_github.schemas import AppCredentials, GitHubConfig, PatCredentials
@@ -34,12 +34,12 @@ def config(fake_provider):
 
 
 def check_token(config, http, token=TOKEN):
-    return run_check(PROVIDER, {"token": token}, config=config, http=http)
+    return verify_credentials(PROVIDER, {"token": token}, config=config, http=http)
 
 
 def check_app(config, http, pem, **extra):
-    return run_check(PROVIDER, {"app_id": "12345", "private_key": pem, **extra}, auth_type="app",
-                     config=config, http=http)
+    return verify_credentials(PROVIDER, {"app_id": "12345", "private_key": pem, **extra},
+                              auth_type="app", config=config, http=http)
 
 
 def assert_failure(result, code):
@@ -313,8 +313,9 @@ def test_app_with_installation_gets_a_token(fake_provider, config, egress_client
 def test_app_jwt_issuer_can_be_a_client_id(fake_provider, config, egress_client, app_key):
     pem, public_key = app_key
     fake_provider.expect_request("/app").respond_with_json(APP)
-    result = run_check(PROVIDER, {"app_id": "Iv1.8a61f9b3a7aba766", "private_key": pem},
-                       auth_type="app", config=config, http=egress_client)
+    credentials = {"app_id": "Iv1.8a61f9b3a7aba766", "private_key": pem}
+    result = verify_credentials(PROVIDER, credentials, auth_type="app", config=config,
+                                http=egress_client)
     assert result.ok
     assert decode_app_jwt(fake_provider.last_request, public_key)["iss"] == "Iv1.8a61f9b3a7aba766"
 

@@ -1,4 +1,4 @@
-"""The Jira provider against a fake Jira on 127.0.0.1 that answers as Jira Cloud / Data Center do."""
+"""The Jira provider against a fake Jira on 127.0.0.1 answering as Jira Cloud and Data Center do."""
 import base64
 import email.utils
 import time
@@ -7,7 +7,7 @@ import marshmallow
 import pytest
 
 from hub.plugins import declaration_problems
-from hub.testing import run_check, undocumented_fields
+from hub.testing import verify_credentials, undocumented_fields
 from hub_jira import PROVIDER
 from hub_jira.schemas import BasicAuthCredentials, JiraConfig, PatCredentials
 
@@ -26,11 +26,12 @@ UNAUTHORIZED = {"message": "Client must be authenticated to access this resource
 
 def check_basic(base_url, http, **overrides):
     credentials = {"base_url": base_url, "username": EMAIL, "api_token": API_TOKEN, **overrides}
-    return run_check(PROVIDER, credentials, http=http)
+    return verify_credentials(PROVIDER, credentials, http=http)
 
 
 def check_pat(base_url, http):
-    return run_check(PROVIDER, {"base_url": base_url, "token": PAT}, auth_type="pat", http=http)
+    return verify_credentials(PROVIDER, {"base_url": base_url, "token": PAT}, auth_type="pat",
+                              http=http)
 
 
 def assert_failure(result, code):

@@ -5,7 +5,7 @@ import marshmallow
 import pytest
 
 from hub.plugins import declaration_problems
-from hub.testing import run_check, undocumented_fields
+from hub.testing import verify_credentials, undocumented_fields
 from hub_slack import PROVIDER
 from hub_slack.schemas import SlackConfig, TokenCredentials, WebhookCredentials
 
@@ -20,11 +20,11 @@ def config(fake_provider):
 
 
 def check_token(config, http, token=TOKEN):
-    return run_check(PROVIDER, {"token": token}, config=config, http=http)
+    return verify_credentials(PROVIDER, {"token": token}, config=config, http=http)
 
 
 def check_webhook(url, http):
-    return run_check(PROVIDER, {"webhook_url": url}, auth_type="webhook", http=http)
+    return verify_credentials(PROVIDER, {"webhook_url": url}, auth_type="webhook", http=http)
 
 
 def assert_failure(result, code):
