@@ -24,8 +24,8 @@ import re
 
 import peewee
 
-from hub import permissions as perms
-from hub.errors import Conflict, InvalidInput, NotFound, invalid_field
+from hub import crypto, permissions as perms
+from hub.errors import Conflict, Corrupted, InvalidInput, NotFound, invalid_field
 from hub.models import Project, Secret, SecretVersion, database, utcnow
 from hub.pagination import DEFAULT_LIMIT, Page, decode_cursor, paginate
 from hub.tenancy import Principal, find_project
@@ -138,7 +138,12 @@ def _seal(keyring, row: SecretVersion, values: dict[str, str]) -> None:
 
 def open_values(keyring, row: SecretVersion) -> dict[str, str]:
     """The decrypted values of a version. Only `resolve` (the audited door) returns them."""
-    plaintext = keyring.open_sealed(row.values_key_id, row.values_ciphertext, row.sealed_aad("values"))
+    try:
+        plaintext = keyring.open_sealed(row.values_key_id, row.values_ciphertext, row.sealed_aad("values"))
+    except crypto.DecryptionFailed:
+        raise Corrupted(f"The stored values of version {row.version} of a secret (row {row.id}) do not "
+                        f"decrypt (key {row.values_key_id}): the row was altered or its data key is "
+                        "gone. Write a new version with PUT.") from None
     return json.loads(plaintext.decode("utf-8"))
 
 
