@@ -7,6 +7,9 @@
 - `verify_credentials`: a provider's check run on credentials and config loaded through the
   provider's own schemas, as the hub does before it stores or checks them.
 - `undocumented_fields`: the schema fields a UI could not label (no display_name or description).
+- `hub_app_with`: a whole hub (SQLite in a temporary instance folder, a fresh root key, an owner
+  key) with only the given providers registered, and a client that calls its REST API, so a
+  provider can be exercised end to end: create an integration, verify it, read it back.
 
 A typical test::
 
@@ -16,12 +19,17 @@ A typical test::
                                     config={"api_base_url": fake_provider.url_for("/api")})
         assert result.ok
 
-This module must stay importable without a Flask app: it imports nothing of `hub.app`.
+This module must stay importable without a Flask app: it imports `hub.app` only inside the
+`hub_app_with` fixture.
 """
 from __future__ import annotations
 
+import base64
+import dataclasses
+import secrets
 import threading
-from typing import Iterator
+import types
+from typing import Any, Iterator
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -131,3 +139,57 @@ def undocumented_fields(provider: Provider) -> list[str]:
     return [f"{schema.__name__}.{name}"
             for schema in schemas for name, field in schema().load_fields.items()
             if not (field.metadata.get("display_name") and field.metadata.get("description"))]
+
+
+@dataclasses.dataclass
+class HubTestApp:
+    """A running hub for a test: `call` speaks to its REST API with the owner key."""
+
+    app: Any
+    client: Any
+    owner_secret: str
+    project: str  # the handle of the project made for the test
+
+    def call(self, method: str, path: str, *, json=None, key: str | None = None):
+        secret = self.owner_secret if key is None else key
+        return self.client.open(path, method=method, json=json,
+                                headers={"Authorization": f"Bearer {secret}"})
+
+
+@pytest.fixture
+def hub_app_with(tmp_path) -> Iterator:
+    """`hub_app_with(*providers, **settings) -> HubTestApp`: a hub with only these providers.
+
+    Providers are registered through the same `hub_register_providers` hook and `register`
+    validation as an installed plugin; entry points are not loaded. Checks may call loopback (fake
+    provider servers) with a 1 s deadline; `settings` override any hub setting.
+    """
+    made = []
+
+    def make(*providers: Provider, **settings) -> HubTestApp:
+        from hub import bootstrap, hookimpl
+        from hub.app import create_app
+
+        @hookimpl
+        def hub_register_providers(register):
+            for provider in providers:
+                register(provider)
+
+        plugin = types.SimpleNamespace(hub_register_providers=hub_register_providers)
+        config = {"INSTANCE_PATH": str(tmp_path / f"instance-{len(made)}"), "TESTING": True,
+                  "ROOT_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+                  "PLUGINS_ENTRYPOINTS": False, "EXTRA_PLUGINS": [plugin],
+                  "VERIFY_ALLOW_HOSTS": LOOPBACK_ALLOW_LIST, "VERIFY_TIMEOUT": TEST_TIMEOUT}
+        config.update(settings)
+        app = create_app(config)
+        made.append(app)
+        db = app.extensions["hub.db"]
+        with app.app_context(), db.connection_context():
+            setup = bootstrap.initialize(app.config, db, "test-org", "test-project")
+        return HubTestApp(app, app.test_client(), setup.secret, setup.project.handle)
+
+    yield make
+    for app in made:
+        db = app.extensions["hub.db"]
+        if not db.is_closed():
+            db.close()

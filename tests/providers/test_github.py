@@ -355,3 +355,19 @@ def test_app_with_a_broken_stored_key_fails_cleanly(config, egress_client):
     result = PROVIDER.verify("app", {"app_id": "1", "private_key": "-----BEGIN s3cr3t"},
                              config, egress_client)
     assert_failure(result, "invalid_credentials")
+
+
+def test_end_to_end_in_a_hub(hub_app_with, fake_provider):
+    """A token with an expiry header: the integration takes the token's expires_at."""
+    fake_provider.expect_request("/user").respond_with_json(
+        {"login": "octocat", "id": 1, "type": "User", "name": "Mona"},
+        headers={"X-OAuth-Scopes": "repo, read:org",
+                 "GitHub-Authentication-Token-Expiration": "2099-06-01 00:00:00 UTC"})
+    hub = hub_app_with(PROVIDER)
+    created = hub.call("POST", f"/v1/projects/{hub.project}/integrations?verify=true", json={
+        "name": "gh", "provider": "github", "credentials": {"token": "ghp_e2eSecretToken"},
+        "config": {"api_base_url": fake_provider.url_for("").rstrip("/")}})
+    assert created.status_code == 201, created.json
+    assert created.json["expires_at"].startswith("2099-06-01T00:00:00")
+    assert created.json["last_verification"]["scopes"] == ["repo", "read:org"]
+    assert "ghp_e2eSecretToken" not in created.get_data(as_text=True)

@@ -237,3 +237,16 @@ def test_pat_hang(fake_provider, egress_client):
     started = time.monotonic()
     assert_failure(check_pat(fake_provider.base_url, egress_client), "timeout")
     assert time.monotonic() - started < egress_client.timeout + 1
+
+
+def test_end_to_end_in_a_hub(hub_app_with, fake_provider):
+    fake_provider.expect_request("/rest/api/3/myself").respond_with_json(
+        {"accountId": "abc123", "displayName": "Ada", "emailAddress": "ada@acme.test", "active": True})
+    hub = hub_app_with(PROVIDER)
+    created = hub.call("POST", f"/v1/projects/{hub.project}/integrations?verify=true", json={
+        "name": "jira", "provider": "jira", "credentials": {
+            "base_url": fake_provider.url_for("").rstrip("/"), "username": "ada@acme.test",
+            "api_token": "jira-e2e-secret"}})
+    assert created.status_code == 201, created.json
+    assert created.json["last_verification"]["identity"]["accountId"] == "abc123"
+    assert "jira-e2e-secret" not in created.get_data(as_text=True)

@@ -262,3 +262,17 @@ def test_webhook_errors_do_not_reveal_the_url(egress_client):
     result = check_webhook(f"http://127.0.0.1:9{WEBHOOK_PATH}", egress_client)
     error = assert_failure(result, "unreachable")
     assert "s3cr3t" not in error.message and "services" not in error.message
+
+
+def test_end_to_end_in_a_hub(hub_app_with, fake_provider):
+    """The provider inside a whole hub: stored encrypted, checked, never echoed."""
+    fake_provider.expect_request("/api/auth.test", method="POST").respond_with_json(
+        {"ok": True, "team": "Acme", "team_id": "T1", "user": "bot", "user_id": "U1", "bot_id": "B1"})
+    hub = hub_app_with(PROVIDER)
+    created = hub.call("POST", f"/v1/projects/{hub.project}/integrations?verify=true", json={
+        "name": "alerts", "provider": "slack", "credentials": {"token": "xoxb-e2e-secret"},
+        "config": {"api_base_url": fake_provider.url_for("/api")}})
+    assert created.status_code == 201, created.json
+    assert created.json["last_verification"]["identity"]["team_id"] == "T1"
+    assert "xoxb-e2e-secret" not in created.get_data(as_text=True)
+    assert [p["name"] for p in hub.call("GET", "/v1/providers").json["items"]] == ["slack"]
