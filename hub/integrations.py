@@ -202,6 +202,17 @@ def _name_taken(provider: str, name: str) -> Conflict:
                     "choose another name.", errors={"name": ["Already taken for this provider."]})
 
 
+def _insert(keyring, row: Integration, credentials: dict, name_taken: Conflict) -> None:
+    """Seal the credentials for this new row and store it; the unique index settles name races."""
+    _seal_credentials(keyring, row, credentials)
+    try:
+        with database.atomic():
+            row.save(force_insert=True)
+            _replace_tags(row)
+    except peewee.IntegrityError:
+        raise name_taken from None
+
+
 # -- verification results ------------------------------------------------------------------------
 
 def _parse_iso(value: str | None) -> datetime.datetime | None:
@@ -251,13 +262,7 @@ def create(services: Services, principal: Principal, project_ref: str, data: dic
                                "Nothing was stored.", errors={"credentials": [error["message"]]},
                                verification=result)
         _apply_result(row, result)
-    _seal_credentials(services.keyring, row, credentials)
-    try:
-        with database.atomic():
-            row.save(force_insert=True)
-            _replace_tags(row)
-    except peewee.IntegrityError:
-        raise _name_taken(provider.name, row.name) from None
+    _insert(services.keyring, row, credentials, _name_taken(provider.name, row.name))
     return project, row
 
 
@@ -338,15 +343,10 @@ def copy(services: Services, principal: Principal, project_ref: str, source_proj
         provider=source.provider, auth_type=source.auth_type, display_name=source.display_name,
         description=source.description, config=source.config, tags=source.tags,
         status=source.status, expired_reason=source.expired_reason, expires_at=source.expires_at)
-    _seal_credentials(services.keyring, row, credentials)
-    try:
-        with database.atomic():
-            row.save(force_insert=True)
-            _replace_tags(row)
-    except peewee.IntegrityError:
-        raise Conflict(f"A '{row.provider}' integration named '{row.name}' already exists in project "
-                       f"'{project.handle}'; give the copy another name with \"name\".",
-                       errors={"name": ["Already taken for this provider."]}) from None
+    _insert(services.keyring, row, credentials, Conflict(
+        f"A '{row.provider}' integration named '{row.name}' already exists in project "
+        f"'{project.handle}'; give the copy another name with \"name\".",
+        errors={"name": ["Already taken for this provider."]}))
     return project, row
 
 
