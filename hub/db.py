@@ -34,8 +34,9 @@ def open_database(url: str | None, instance_path: str | Path, busy_timeout: floa
             path,
             timeout=busy_timeout,
             lock_type="IMMEDIATE",
+            # secure_delete: deleted rows (ciphertexts among them) are zeroed, not left in free pages.
             pragmas={"journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal",
-                     "busy_timeout": int(busy_timeout * 1000)},
+                     "busy_timeout": int(busy_timeout * 1000), "secure_delete": 1},
         )
     if scheme in ("postgres", "postgresql"):
         # Pooled: a request borrows a connection and gives it back on teardown.

@@ -27,7 +27,7 @@ import peewee
 from hub import crypto, permissions as perms
 from hub.errors import Conflict, Corrupted, InvalidInput, NotFound, invalid_field
 from hub.models import Project, Secret, SecretVersion, database, utcnow
-from hub.pagination import DEFAULT_LIMIT, Page, decode_cursor, paginate
+from hub.pagination import DEFAULT_LIMIT, Page, paginate
 from hub.tenancy import Principal, find_project
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}\Z")
@@ -194,11 +194,8 @@ def list_versions(principal: Principal, project_ref: str, name: str, *, limit: i
                   cursor: str | None = None) -> Page:
     """One page of a secret's versions, by version number (secrets:read)."""
     secret = _find(_reading(principal, project_ref), name)
-    if cursor and not decode_cursor(cursor).isdigit():
-        raise invalid_field("cursor", "Not a cursor this API returned; start again without it.")
     query = SecretVersion.select().where(SecretVersion.secret == secret.id)
-    return paginate(query, SecretVersion.version, limit=limit, cursor=cursor,
-                    key_of=lambda row: str(row.version))
+    return paginate(query, SecretVersion.version, limit=limit, cursor=cursor, key_type=int)
 
 
 def get_version(principal: Principal, project_ref: str, name: str, number: int) -> SecretVersion:

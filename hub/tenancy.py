@@ -44,10 +44,15 @@ def operator(org: Org) -> Principal:
 
 # -- orgs and projects ---------------------------------------------------------------------------
 
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
 def _check_handle(field: str, value: str) -> None:
     if not isinstance(value, str) or not HANDLE_RE.match(value):
         raise invalid_field(field, "Must be 2-63 characters: lowercase letters, digits and '-', "
                                    "starting with a letter or digit.")
+    if UUID_RE.match(value):  # wherever a project is named, a UUID means its id
+        raise invalid_field(field, "Must not have the shape of a UUID (those name projects by id).")
 
 
 def create_org(name: str) -> Org:
@@ -82,7 +87,7 @@ def _project_query(principal: Principal):
 
 def find_project(principal: Principal, ref: str) -> Project:
     """A project by handle or id, if the principal reaches it; 404 alike for 'elsewhere' and 'absent'."""
-    field = Project.id if len(ref) == 36 and ref.count("-") == 4 else Project.handle
+    field = Project.id if UUID_RE.match(ref) else Project.handle
     project = _project_query(principal).where(field == ref).first()
     if project is None:
         raise NotFound(f"No project '{ref}' that this key can see.")

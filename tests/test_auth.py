@@ -150,3 +150,9 @@ def test_cannot_revoke_a_stronger_key(hub):
     owner_id = hub.call("GET", "/v1/api-keys").json["items"][0]["id"]
     assert hub.call("DELETE", f"/v1/api-keys/{owner_id}", key=admin).status_code == 403
     assert hub.call("GET", "/v1/projects").status_code == 200
+
+
+def test_uuid_shaped_handles_are_refused_and_ids_work(hub):
+    resp = hub.call("POST", "/v1/projects", json={"handle": "01a20a8d-ee11-720a-b259-c08edea66c2d"})
+    assert resp.status_code == 400 and "handle" in resp.json["errors"]
+    assert hub.call("GET", f"/v1/projects/{hub.project.id}").json["handle"] == "payments"

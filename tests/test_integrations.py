@@ -1,7 +1,6 @@
 """The integrations API on SQLite and PostgreSQL, with the built-in Slack and Jira providers
 checking against fake provider servers on 127.0.0.1."""
 import datetime
-import json
 import logging
 import threading
 

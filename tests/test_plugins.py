@@ -27,7 +27,7 @@ from packaging.version import Version
 from hub import hookimpl
 from hub.plugins import (EXTENSION_KEY, PluginFailure, ProviderRegistry, declaration_problems,
                          init_app, load_providers, plugins_to_load)
-from hub.providers import AuthMethod, Provider, VerificationResult
+from hub.providers import AuthMethod, Provider
 from hub.verification import run_check
 
 SAMPLE_SOURCE = Path(__file__).parent / "sample_provider"

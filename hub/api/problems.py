@@ -23,7 +23,7 @@ STATUS = {
 
 
 def problem(status: int, title: str, detail: str, *, slug: str | None = None,
-            field_errors: dict | None = None, headers: dict | None = None, **extra):
+            field_errors: dict | None = None, headers: dict | None = None, extra: dict | None = None):
     body = {
         "type": f"urn:hub:problem:{slug or title.lower().replace(' ', '-')}",
         "title": title,
@@ -34,7 +34,8 @@ def problem(status: int, title: str, detail: str, *, slug: str | None = None,
     }
     if field_errors:
         body["errors"] = field_errors
-    body.update(extra)
+    for name, value in (extra or {}).items():
+        body.setdefault(name, value)  # extension members never overwrite the standard ones
     response_headers = {"Content-Type": "application/problem+json"}
     response_headers.update(headers or {})
     return body, status, response_headers
@@ -74,7 +75,7 @@ def handle_hub_error(error: errors.HubError):
     status = next(code for cls, code in STATUS.items() if isinstance(error, cls))
     headers = {"WWW-Authenticate": 'Bearer realm="hub"'} if status == 401 else None
     return problem(status, error.title, error.detail, field_errors=error.errors, headers=headers,
-                   **error.extra)
+                   extra=error.extra)
 
 
 def handle_unexpected(error: Exception):

@@ -1,5 +1,5 @@
 """Integrations: a provider's credentials (sealed) and config, in a project or (later) org-wide."""
-from peewee import (BlobField, BooleanField, CharField, DateTimeField, ForeignKeyField, Model,
+from peewee import (BlobField, CharField, DateTimeField, ForeignKeyField, Model,
                     TextField)
 
 
