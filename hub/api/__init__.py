@@ -9,7 +9,6 @@ import re
 import uuid
 from pathlib import Path
 
-import flask_smorest
 from flask import g, request, send_from_directory
 from flask_smorest import Api
 
@@ -18,9 +17,6 @@ from hub.api import api_keys, health, integrations, problems, projects, provider
 RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp, secrets.blp]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-# Webargs answers 422 by default; the contract says a validation failure is a 400.
-flask_smorest.Blueprint.ARGUMENTS_PARSER.DEFAULT_VALIDATION_STATUS = 400
 
 
 def _swagger_ui_dir() -> Path:

@@ -1,5 +1,5 @@
 from flask import current_app
-from flask_smorest import Blueprint
+from hub.api.blueprint import Blueprint
 
 from hub.errors import Unavailable
 

@@ -1,6 +1,6 @@
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from hub.api.blueprint import Blueprint
 
 from hub import tenancy
 from hub.api import context

@@ -1,7 +1,7 @@
 """Versioned secrets of a project (hub/secret_store.py does the work)."""
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from hub.api.blueprint import Blueprint
 
 from hub import secret_store
 from hub.api import context
