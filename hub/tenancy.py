@@ -14,6 +14,7 @@ import peewee
 from hub import api_key_tokens, permissions as perms
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, invalid_field
 from hub.models import ApiKey, Org, Project, database, utcnow
+from hub.storable_text import unstorable
 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -142,6 +143,11 @@ def create_api_key(keyring, principal: Principal, *, name: str, role: str | None
                    expires_at: datetime.datetime | None = None) -> tuple[ApiKey, str]:
     """A new key and its secret, which is returned here once and stored only as a keyed hash."""
     principal.require(perms.KEYS_ADMIN)
+    problem = unstorable(name) if isinstance(name, str) else "Must be text."
+    if problem is None and not 1 <= len(name) <= 255:
+        problem = "Must be 1-255 characters."
+    if problem:
+        raise invalid_field("name", problem)
     if not role and not permissions:
         role = "member"
     granted = _expand(role, permissions)

@@ -99,3 +99,12 @@ def test_flask_app_entry_point_works_too(instance_env):
     proc = subprocess.run([sys.executable, "-m", "flask", "--app", "hub", "db", "upgrade"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_undecodable_key_name_is_refused_clearly(instance_env):
+    run_hub(["init"], instance_env)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | instance_env
+    proc = subprocess.run([HUB.encode(), b"keys", b"create", b"--name", b"bad\xffname"], env=env,
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 1 and b"Traceback" not in proc.stderr
+    assert b"name" in proc.stderr

@@ -96,3 +96,17 @@ def test_wrong_root_key_is_a_503_not_a_crash(hub, make_app):
     body = _is_problem(resp, 503)
     assert "root key" in body["detail"]
     assert wrong.config["INSTANCE_PATH"] not in resp.get_data(as_text=True)  # paths stay in the log
+
+
+def test_text_no_database_can_store_is_a_400_naming_the_field(hub):
+    # PostgreSQL refuses NUL in text; no backend can encode a lone surrogate.
+    for bad in ("a\u0000b", "\ud800"):
+        body = _is_problem(hub.call("POST", "/v1/projects", json={"handle": "ok-one", "display_name": bad}), 400)
+        assert "display_name" in body["errors"]
+        body = _is_problem(hub.call("POST", "/v1/projects/payments/integrations", json={
+            "name": "n", "provider": "slack", "credentials": {"token": "xoxb-1"}, "tags": ["x", bad]}), 400)
+        assert "tags.1" in body["errors"]
+    _is_problem(hub.call("GET", "/v1/projects/payments/integrations?provider=%00"), 400)
+    _is_problem(hub.call("GET", "/v1/projects/%00"), 404)
+    _is_problem(hub.call("GET", "/v1/projects/%00/integrations"), 404)
+    assert hub.call("GET", "/v1/projects").json["items"][0]["handle"] == "payments"

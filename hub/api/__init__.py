@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import g, request, send_from_directory
 from flask_smorest import Api
 
-from hub.api import api_keys, health, integrations, problems, projects, providers, secrets
+from hub.api import api_keys, health, input_guard, integrations, problems, projects, providers, secrets
 
 RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp, secrets.blp]
 
@@ -77,6 +77,7 @@ def _request_ids(app) -> None:
 def init_app(app) -> None:
     _configure_openapi(app)
     _request_ids(app)
+    input_guard.init_app(app)
     api = Api(app)
     # flask-smorest registers its own JSON error handler; ours (problem+json) replaces it.
     problems.init_app(app)
