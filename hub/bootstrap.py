@@ -22,7 +22,10 @@ class OrgSetup:
 
 def ensure_keyring(config) -> "crypto.KeyRing":
     """The keyring, creating the root key file and the keyring on a brand-new hub only."""
-    root = keyring_access.root_key(config)
+    try:
+        root = keyring_access.root_key(config)
+    except crypto.RootKeyError as exc:  # malformed HUB_ROOT_KEY or key file
+        raise keyring_access.KeyringUnavailable(str(exc)) from None
     if root is None:
         if KeyringEntry.select().exists():
             raise keyring_access.KeyringUnavailable(

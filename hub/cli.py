@@ -18,8 +18,12 @@ from hub.models import ApiKey, Org
 
 def _create_app():
     from hub.app import create_app
+    from hub.config import SettingsError
 
-    return create_app()
+    try:
+        return create_app()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _db():

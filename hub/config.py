@@ -17,6 +17,10 @@ DEFAULTS = {
 }
 
 
+class SettingsError(Exception):
+    """A setting is malformed; the message names it and says what it must be."""
+
+
 def instance_path(overrides: dict | None = None) -> Path:
     """Where the instance folder is: an explicit setting, else HUB_INSTANCE_PATH, else ./instance."""
     path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("HUB_INSTANCE_PATH") or "instance"

@@ -7,6 +7,7 @@ requests cannot both read the old state and then both write. PostgreSQL comes th
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -30,6 +31,8 @@ def open_database(url: str | None, instance_path: str | Path, busy_timeout: floa
         path = url[len("sqlite:///"):]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only: it holds ciphertexts and key hashes (SQLite gives -wal/-shm the same mode).
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         return peewee.SqliteDatabase(
             path,
             timeout=busy_timeout,

@@ -156,7 +156,9 @@ def is_public_address(address: IPAddress) -> bool:
     # `is_global` alone lets multicast through (224.0.0.1 and ff02::1 count as global).
     return address.is_global and not (
         address.is_multicast or address.is_reserved or address.is_loopback
-        or address.is_link_local or address.is_unspecified or address.is_private)
+        or address.is_link_local or address.is_unspecified or address.is_private
+        # Deprecated IPv6 site-local fec0::/10 still routes inside some networks.
+        or getattr(address, "is_site_local", False))
 
 
 def normalize_host_name(host: str) -> str | None:

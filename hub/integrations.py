@@ -210,6 +210,8 @@ def _insert(keyring, row: Integration, credentials: dict, name_taken: Conflict) 
             row.save(force_insert=True)
             _replace_tags(row)
     except peewee.IntegrityError:
+        if not Project.select().where(Project.id == row.project_id).exists():
+            raise NotFound("The project was deleted while the integration was being created.") from None
         raise name_taken from None
 
 
@@ -382,8 +384,9 @@ def check_and_record(services: Services, row: Integration) -> dict:
     result = _check(services, provider, row.auth_type, credentials, row.config)
     with database.atomic():
         current = Integration.get_or_none(Integration.id == row.id)
-        # Only if the credentials checked are still the stored ones (a PUT may have come between).
-        if current is not None and current.fingerprint == row.fingerprint:
+        # Only if the row is as it was when checked: a PUT that came between (new credentials, a new
+        # expires_at) is not overwritten by a result about what it replaced.
+        if current is not None and current.updated_at == row.updated_at:
             _apply_result(current, result)
             current.save(only=[Integration.last_verification, Integration.expired_reason,
                                Integration.expires_at])

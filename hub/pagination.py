@@ -11,6 +11,7 @@ import json
 from typing import Any, Callable
 
 from hub.errors import invalid_field
+from hub.storable_text import unstorable
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -32,7 +33,7 @@ def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
-        if not isinstance(after, str) or not after:
+        if not isinstance(after, str) or not after or unstorable(after):
             raise ValueError
         return after
     except Exception:  # anything that does not decode is the caller's mistake, not ours

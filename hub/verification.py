@@ -12,6 +12,7 @@ A provider that declares no `verify` cannot be checked: `run_check` raises
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import time
 import traceback
@@ -52,11 +53,11 @@ def run_check(provider: Provider, auth_type: str | None, credentials: dict,
     checked_at = datetime.datetime.now(datetime.timezone.utc)
     started = time.perf_counter()
     try:
-        returned = provider.verify(auth_type, credentials, config or {}, http)
+        # A malformed result (a date that is not a datetime, an identity that is not JSON) is the
+        # plugin's error too, and is contained the same way as an exception it raises.
+        outcome = _outcome_of_result(provider, provider.verify(auth_type, credentials, config or {}, http))
     except Exception as exc:
         outcome = _outcome_of_exception(provider, exc)
-    else:
-        outcome = _outcome_of_result(provider, returned)
     duration_ms = round((time.perf_counter() - started) * 1000)
     return {"ok": outcome.pop("ok"), "checked_at": _iso(checked_at), "duration_ms": duration_ms,
             **outcome}
@@ -79,6 +80,22 @@ def http_client_from_settings(settings: Mapping[str, Any]) -> HttpClient:
     return make_http_client(settings.get("VERIFY_TIMEOUT", 10), str(allow))
 
 
+def settings_problem(settings: Mapping[str, Any]) -> str | None:
+    """What is wrong with HUB_VERIFY_TIMEOUT / HUB_VERIFY_ALLOW_HOSTS, or None; checked at start-up
+    so a typo stops the hub with a message instead of failing every check."""
+    try:
+        timeout = float(settings.get("VERIFY_TIMEOUT", 10))
+    except (TypeError, ValueError):
+        return "HUB_VERIFY_TIMEOUT must be a number of seconds."
+    if not 0 < timeout <= 300:
+        return "HUB_VERIFY_TIMEOUT must be more than 0 and at most 300 seconds."
+    try:
+        http_client_from_settings(settings)
+    except ValueError as exc:
+        return f"HUB_VERIFY_ALLOW_HOSTS: {exc}"
+    return None
+
+
 def _outcome_of_result(provider: Provider, result: Any) -> dict[str, Any]:
     if not isinstance(result, VerificationResult):
         logger.error("the check of provider %r (package %s) returned a %s, not a "
@@ -91,13 +108,15 @@ def _outcome_of_result(provider: Provider, result: Any) -> dict[str, Any]:
     outcome = {
         "ok": error is None,
         "identity": dict(result.identity) if result.identity is not None else None,
-        "scopes": list(result.scopes) if result.scopes is not None else None,
+        "scopes": [str(scope) for scope in result.scopes] if result.scopes is not None else None,
         "expires_at": _iso(result.expires_at),
         "error": None,
     }
     if error is not None:
         code = error.code if error.code in ERROR_CODES else "provider_error"
-        outcome["error"] = _error(code, error.message, error.retry_after)
+        retry_after = int(error.retry_after) if error.retry_after is not None else None
+        outcome["error"] = _error(code, str(error.message), retry_after)
+    json.dumps(outcome)  # it is stored and returned as JSON: fail here, inside the containment
     return outcome
 
 
@@ -135,6 +154,8 @@ def _iso(moment: datetime.datetime | None) -> str | None:
     """ISO 8601 in UTC ending in Z, to the millisecond; a naive datetime is taken as UTC."""
     if moment is None:
         return None
+    if not isinstance(moment, datetime.datetime):
+        raise TypeError("expires_at must be a datetime")
     if moment.tzinfo is not None:
         moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return moment.isoformat(timespec="milliseconds") + "Z"

@@ -108,3 +108,17 @@ def test_undecodable_key_name_is_refused_clearly(instance_env):
                           capture_output=True, timeout=120)
     assert proc.returncode == 1 and b"Traceback" not in proc.stderr
     assert b"name" in proc.stderr
+
+
+def test_malformed_root_key_and_settings_are_messages_not_tracebacks(instance_env):
+    proc = run_hub(["init"], instance_env | {"HUB_ROOT_KEY": "notbase64"}, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "HUB_ROOT_KEY" in proc.stderr
+    proc = run_hub(["serve"], instance_env | {"HUB_VERIFY_ALLOW_HOSTS": "localhost:8080"}, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "HUB_VERIFY_ALLOW_HOSTS" in proc.stderr
+
+
+def test_sqlite_database_file_is_owner_only(instance_env, tmp_path):
+    if instance_env["HUB_DATABASE_URL"].startswith("sqlite"):
+        run_hub(["init"], instance_env)
+        path = instance_env["HUB_DATABASE_URL"][len("sqlite:///"):]
+        assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600

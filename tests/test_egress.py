@@ -166,6 +166,7 @@ def test_an_allowed_name_does_not_admit_other_spellings_of_its_address(fake_prov
     ("ff02::1", False),
     ("2001::1", False),  # Teredo
     ("::127.0.0.1", False),  # IPv4-compatible, deprecated
+    ("fec0::1", False),  # site-local, deprecated but still routed inside some networks
 ])
 def test_is_public_address(address, public):
     assert is_public_address(ipaddress.ip_address(address)) is public

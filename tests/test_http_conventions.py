@@ -110,3 +110,44 @@ def test_text_no_database_can_store_is_a_400_naming_the_field(hub):
     _is_problem(hub.call("GET", "/v1/projects/%00"), 404)
     _is_problem(hub.call("GET", "/v1/projects/%00/integrations"), 404)
     assert hub.call("GET", "/v1/projects").json["items"][0]["handle"] == "payments"
+
+
+def test_timestamps_out_of_range_are_400(hub):
+    for value in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-01:00"):
+        body = _is_problem(hub.call("POST", "/v1/api-keys", json={"name": "t", "expires_at": value}), 400)
+        assert "expires_at" in body["errors"]
+
+
+def test_deeply_nested_and_oversized_bodies(hub):
+    deep = "[" * 100_000 + "]" * 100_000
+    _is_problem(hub.call("POST", "/v1/projects", data=deep, headers={"Content-Type": "application/json"}), 400)
+    huge = {"handle": "big", "display_name": "x" * (2 * 1024 * 1024)}
+    _is_problem(hub.call("POST", "/v1/projects", json=huge), 413)
+
+
+def test_cursor_decoding_to_nul_is_400(hub):
+    import base64, json
+    cursor = base64.urlsafe_b64encode(json.dumps({"after": "\u0000"}).encode()).decode().rstrip("=")
+    assert "cursor" in _is_problem(hub.call("GET", f"/v1/projects?cursor={cursor}"), 400)["errors"]
+
+
+def test_request_id_kept_when_the_database_is_down(make_app):
+    app = make_app(DATABASE_URL="postgresql://postgres@127.0.0.1:1/none")
+    resp = app.test_client().get("/v1/projects", headers={"X-Request-ID": "trace-1"})
+    assert resp.headers["X-Request-ID"] == "trace-1"
+    assert _is_problem(resp, 503)["request_id"] == "trace-1"
+
+
+def test_malformed_verify_settings_stop_the_hub(make_app):
+    import pytest
+    from hub.config import SettingsError
+
+    with pytest.raises(SettingsError, match="HUB_VERIFY_ALLOW_HOSTS"):
+        make_app(VERIFY_ALLOW_HOSTS="localhost:8080")
+    with pytest.raises(SettingsError, match="HUB_VERIFY_TIMEOUT"):
+        make_app(VERIFY_TIMEOUT="soon")
+
+
+def test_providers_list_has_the_list_envelope(hub):
+    body = hub.call("GET", "/v1/providers").json
+    assert body["next_cursor"] is None and body["has_more"] is False

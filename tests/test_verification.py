@@ -218,3 +218,17 @@ def test_a_check_never_outlasts_its_deadline(fake_provider):
                        {"api_base_url": fake_provider.base_url}, http)
     assert result["error"]["code"] == "timeout"
     assert result["duration_ms"] < 2000
+
+
+@pytest.mark.parametrize("result", [
+    VerificationResult(ok=True, expires_at="2030-01-01"),
+    VerificationResult(ok=True, identity={"at": datetime.datetime(2030, 1, 1)}),
+    VerificationResult(ok=True, identity=["not", "a", "mapping"]),
+])
+def test_a_malformed_result_is_contained_as_provider_error(result):
+    provider = Provider(name="odd", display_name="Odd", description="", version="1",
+                        auth_methods=(AuthMethod(id="key", display_name="Key",
+                                                 credentials_schema=Schema),),
+                        config_schema=Schema, verify=lambda *args: result)
+    outcome = run_check(provider, None, {}, {}, http=None)
+    assert outcome["ok"] is False and outcome["error"]["code"] == "provider_error"

@@ -62,7 +62,7 @@ def _register_assets(app) -> None:
         return send_from_directory(_redoc_dir(), filename)
 
 
-def _request_ids(app) -> None:
+def init_request_ids(app) -> None:
     @app.before_request
     def _take_request_id():
         given = request.headers.get("X-Request-ID", "")
@@ -76,7 +76,6 @@ def _request_ids(app) -> None:
 
 def init_app(app) -> None:
     _configure_openapi(app)
-    _request_ids(app)
     input_guard.init_app(app)
     api = Api(app)
     # flask-smorest registers its own JSON error handler; ours (problem+json) replaces it.

@@ -22,7 +22,10 @@ class Timestamp(ma.fields.DateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            try:
+                parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            except OverflowError:  # the offset pushes it past year 1 or 9999
+                raise ma.ValidationError("Out of range.") from None
         return parsed
 
 

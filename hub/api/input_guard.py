@@ -10,7 +10,7 @@ import json
 
 from flask import request
 
-from hub.errors import NotFound, invalid_field
+from hub.errors import InvalidInput, NotFound, invalid_field
 from hub.storable_text import unstorable
 
 
@@ -34,16 +34,24 @@ def refuse_unstorable_text() -> None:
         problem = unstorable(name) or unstorable(value)
         if problem:
             raise invalid_field(name if not unstorable(name) else "_query", problem)
-    if request.is_json and request.content_length:
+    if request.is_json:
         try:
             body = json.loads(request.get_data(cache=True))
+            strings = list(_strings(body, ""))
+        except RecursionError:
+            raise InvalidInput("The JSON body is nested too deeply.",
+                               errors={"_body": ["Nested too deeply."]}) from None
         except ValueError:
             return  # not JSON: the view's parser answers with its own 400
-        for path, text in _strings(body, ""):
+        for path, text in strings:
             problem = unstorable(text)
             if problem:
                 raise invalid_field(path if not unstorable(path) else "_body", problem)
 
 
 def init_app(app) -> None:
+    # Larger bodies are refused with a 413 before they are read: no credential or secret is
+    # anywhere near a megabyte.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit
+        app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.before_request(refuse_unstorable_text)

@@ -25,7 +25,11 @@ class ProviderSchema(ma.Schema):
 
 
 class ProviderListSchema(ma.Schema):
+    """The list envelope; providers are few, so there is always one page."""
+
     items = ma.fields.List(ma.fields.Nested(ProviderSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+    has_more = ma.fields.Boolean()
 
 
 class DryRunSchema(ma.Schema):
@@ -41,7 +45,8 @@ class Providers(MethodView):
         """Every loaded provider (any valid key)."""
         context.principal()
         registry = context.providers()
-        return {"items": [describe_provider(registry.get(name)) for name in registry.names()]}
+        return {"items": [describe_provider(registry.get(name)) for name in registry.names()],
+                "next_cursor": None, "has_more": False}
 
 
 @blp.route("/<provider>")
