@@ -19,11 +19,13 @@ from hub.cli import fails_cleanly, print_json, print_table
 from hub.errors import InvalidInput
 from hub.models import Project, Secret
 from hub.pagination import MAX_LIMIT, paginate
+from hub.storable_text import unstorable
 
 # `$${` is a literal `${`, as in resolve templates; `${NAME}` a placeholder; other `${` text stays.
 _PLACEHOLDER = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_COLUMNS = ["name", "current_version", "enabled_version", "description", "updated_at"]
 _VERSION_COLUMNS = ["version", "state", "sha256", "created_at", "state_changed_at"]
+_VERSION_NUMBER = click.IntRange(1, secret_store.MAX_VERSION)
 
 
 @click.group("secrets", cls=AppGroup)
@@ -40,20 +42,27 @@ def _keyring():
 def _operator_and_project(ref: str) -> tuple[tenancy.Principal, str]:
     """The operator of the project's org, and the project's id."""
     field = Project.id if len(ref) == 36 and ref.count("-") == 4 else Project.handle
-    project = Project.get_or_none(field == ref)
+    project = None if unstorable(ref) else Project.get_or_none(field == ref)
     if project is None:
-        raise click.ClickException(f"No project '{ref}' in this hub. 'hub init' makes the first one; "
-                                   "GET /v1/projects lists them.")
+        raise click.ClickException(f"No project '{secret_store.printable(ref)}' in this hub. 'hub init' "
+                                   "makes the first one; GET /v1/projects lists them.")
     return tenancy.operator(project.org), project.id
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     variables = {}
-    for pair in pairs:
+    for position, pair in enumerate(pairs, start=1):
         name, sep, value = pair.partition("=")
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise click.BadParameter(f"'{name if sep else pair}' is not NAME=VALUE with NAME made of "
-                                     "letters, digits and '_'.", param_hint="--var")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name, flags=re.ASCII):
+            # Nothing of the argument is shown: `--var "$PASSWORD"` forgot its `NAME=`.
+            raise click.BadParameter(f"the {_ordinal(position)} --var is not NAME=VALUE with NAME made "
+                                     "of letters, digits and '_' (its text is not shown: it may hold "
+                                     "a value).", param_hint="--var")
         variables[name] = value
     return variables
 
@@ -78,12 +87,20 @@ def _substitute(text: str, variables: dict[str, str], where: str) -> str:
     return result
 
 
+def _read_text(file, where: str) -> str:
+    try:
+        return file.read()
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{where} is not UTF-8 text (byte {exc.start} is not valid "
+                                   "UTF-8).") from None
+
+
 def _read_values(values_json: str | None, file, var_pairs: tuple[str, ...]) -> dict:
     """The values object from --values or --file, with --var placeholders filled in its strings."""
     if (values_json is None) == (file is None):
         raise click.UsageError("Give the values with exactly one of --values JSON or --file F.")
     where = "--values" if file is None else f"--file {file.name}"
-    text = values_json if file is None else file.read()
+    text = values_json if file is None else _read_text(file, where)
     try:
         values = json.loads(text)
     except ValueError as exc:
@@ -93,7 +110,8 @@ def _read_values(values_json: str | None, file, var_pairs: tuple[str, ...]) -> d
     variables = _parse_vars(var_pairs)
     if isinstance(values, dict):
         # Placeholders are filled in the parsed strings, so a value may hold quotes or newlines.
-        values = {key: _substitute(value, variables, f"{where} (key '{key}')") if isinstance(value, str)
+        values = {key: _substitute(value, variables, f"{where} (key '{secret_store.printable(key)}')")
+                  if isinstance(value, str)
                   else value for key, value in values.items()}
     return values
 
@@ -219,7 +237,7 @@ def list_versions_command(name, project_ref, as_json):
 
 @secrets_group.command("get-version")
 @click.argument("name")
-@click.argument("number", type=click.IntRange(min=1), metavar="N")
+@click.argument("number", type=_VERSION_NUMBER, metavar="N")
 @_project_option
 @_json_option
 @fails_cleanly
@@ -232,7 +250,7 @@ def get_version_command(name, number, project_ref, as_json):
 
 def _state_command(command_name: str, change, help_text: str, confirm: str | None = None):
     @click.argument("name")
-    @click.argument("number", type=click.IntRange(min=1), metavar="N")
+    @click.argument("number", type=_VERSION_NUMBER, metavar="N")
     @_project_option
     @_json_option
     @fails_cleanly
@@ -277,7 +295,7 @@ def resolve_command(project_ref, template, template_file):
     """Print a template with every ${secret:NAME.KEY} replaced by its ENABLED value."""
     if (template is None) == (template_file is None):
         raise click.UsageError("Give the template with exactly one of --template T or --file F.")
-    text = template if template_file is None else template_file.read()
+    text = template if template_file is None else _read_text(template_file, f"--file {template_file.name}")
     principal, project_id = _operator_and_project(project_ref)
     try:
         result = secret_store.resolve(_keyring(), principal, project_id, text)

@@ -28,6 +28,7 @@ from hub import crypto, permissions as perms
 from hub.errors import Conflict, Corrupted, InvalidInput, NotFound, invalid_field
 from hub.models import Project, Secret, SecretVersion, database, utcnow
 from hub.pagination import DEFAULT_LIMIT, Page, paginate
+from hub.storable_text import unstorable
 from hub.tenancy import Principal, find_project
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}\Z")
@@ -36,6 +37,8 @@ MAX_DESCRIPTION = 500
 MAX_VALUES_BYTES = 64 * 1024  # of the canonical JSON of one version's values
 MAX_TEMPLATE_CHARS = 256 * 1024
 MAX_RESULT_CHARS = 1024 * 1024
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
+MAX_LISTED_PROBLEMS = 20  # a resolve error names this many bad references, then counts the rest
 
 ENABLED = "ENABLED"
 DISABLED = "DISABLED"
@@ -82,8 +85,13 @@ def values_sha256(values: dict[str, str]) -> str:
     return hashlib.sha256(canonical_values(values)).hexdigest()
 
 
+def printable(text: str) -> str:
+    """`text` safe to put in a message: NUL and lone surrogates written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def _shown_key(key) -> str:
-    text = str(key)
+    text = printable(str(key))
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -100,11 +108,8 @@ def check_values(values) -> dict[str, str]:
             errors[field] = [_KEY_RULE]
         elif not isinstance(value, str):
             errors[field] = ["Must be a string."]
-        else:
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                errors[field] = ["Must be valid Unicode text (it holds a lone surrogate)."]
+        elif problem := unstorable(value):
+            errors[field] = [problem]  # lone surrogates cannot be UTF-8; NUL as the API refuses it
     if errors:
         listed = " ".join(f"{field}: {messages[0]}" for field, messages in errors.items())
         raise InvalidInput(f"Invalid values. {listed}", errors=errors)
@@ -122,7 +127,17 @@ def _check_name(name) -> str:
 def _check_description(description) -> str | None:
     if description is not None and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION):
         raise invalid_field("description", f"Must be a string of at most {MAX_DESCRIPTION} characters.")
+    if description is not None and (problem := unstorable(description)):
+        raise invalid_field("description", problem)
     return description
+
+
+def version_key(text: str) -> int:
+    """A versions cursor's key: a version number 1..MAX_VERSION written in ASCII digits, else
+    ValueError (which `paginate` answers with a 400 naming `cursor`)."""
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", text, flags=re.ASCII) or int(text) > MAX_VERSION:
+        raise ValueError("not a version number")
+    return int(text)
 
 
 def _check_cas(cas) -> int | None:
@@ -150,7 +165,7 @@ def open_values(keyring, row: SecretVersion) -> dict[str, str]:
 # -- finding -------------------------------------------------------------------------------------
 
 def _missing(name: str, project: Project) -> NotFound:
-    return NotFound(f"No secret '{name}' in project '{project.handle}'.")
+    return NotFound(f"No secret '{printable(str(name))}' in project '{project.handle}'.")
 
 
 def _find(project: Project, name: str, *, for_update: bool = False) -> Secret:
@@ -166,8 +181,10 @@ def _find(project: Project, name: str, *, for_update: bool = False) -> Secret:
 
 
 def _find_version(secret: Secret, number: int) -> SecretVersion:
+    in_range = isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= MAX_VERSION
     row = (SecretVersion.select()
-           .where((SecretVersion.secret == secret.id) & (SecretVersion.version == number)).first())
+           .where((SecretVersion.secret == secret.id) & (SecretVersion.version == number)).first()
+           if in_range else None)  # no driver is asked about a number no column can hold
     if row is None:
         raise NotFound(f"Secret '{secret.name}' has no version {number} (the newest is "
                        f"{secret.current_version}).")
@@ -195,7 +212,7 @@ def list_versions(principal: Principal, project_ref: str, name: str, *, limit: i
     """One page of a secret's versions, by version number (secrets:read)."""
     secret = _find(_reading(principal, project_ref), name)
     query = SecretVersion.select().where(SecretVersion.secret == secret.id)
-    return paginate(query, SecretVersion.version, limit=limit, cursor=cursor, key_type=int)
+    return paginate(query, SecretVersion.version, limit=limit, cursor=cursor, key_type=version_key)
 
 
 def get_version(principal: Principal, project_ref: str, name: str, number: int) -> SecretVersion:
@@ -437,6 +454,8 @@ def resolve(keyring, principal: Principal, project_ref: str, template) -> str:
         raise invalid_field("template", "Must be a string.")
     if len(template) > MAX_TEMPLATE_CHARS:
         raise invalid_field("template", f"Too long: at most {MAX_TEMPLATE_CHARS} characters.")
+    if problem := unstorable(template):
+        raise invalid_field("template", problem)
 
     problems: list[str] = []
     wanted: dict[str, dict[str, str]] = {}  # name -> key -> the reference as written
@@ -483,18 +502,30 @@ def resolve(keyring, principal: Principal, project_ref: str, template) -> str:
     if problems:
         record_audit_event(principal, "secret.resolve", project=project, target_type="secret",
                            target_id=None, outcome="failure")
+        if len(problems) > MAX_LISTED_PROBLEMS:
+            problems = [*problems[:MAX_LISTED_PROBLEMS],
+                        f"\u2026and {len(problems) - MAX_LISTED_PROBLEMS} more."]
         raise InvalidInput("Cannot resolve the template: " + " ".join(problems),
                            errors={"template": problems})
 
-    def replace(match: re.Match) -> str:
+    def replacement(match: re.Match) -> str:
         if match.group(0) == "$${":
             return "${"
         name, key = _REFERENCE.match(match.group(1)).groups()
         return values[name][key]
 
-    result = _TEMPLATE_TOKEN.sub(replace, template)
-    if len(result) > MAX_RESULT_CHARS:
+    # The result's length first, from the lengths alone, so an oversized one is never built: the
+    # length of the result up to each token's end only grows, so the first time it passes the
+    # limit is the time to stop.
+    length, done = 0, 0
+    for match in _TEMPLATE_TOKEN.finditer(template):
+        length += match.start() - done + len(replacement(match))
+        done = match.end()
+        if length > MAX_RESULT_CHARS:
+            break
+    if length + len(template) - done > MAX_RESULT_CHARS:
         raise invalid_field("template", f"The result would exceed {MAX_RESULT_CHARS} characters.")
+    result = _TEMPLATE_TOKEN.sub(replacement, template)
     for secret_id in secret_ids:
         record_audit_event(principal, "secret.resolve", project=project, target_type="secret",
                            target_id=secret_id)

@@ -441,6 +441,20 @@ def _all_db_text(db) -> bytes:
     return b"\x00".join(chunks)
 
 
+def _rows_as_text(db) -> dict[str, str]:
+    """Every row of every table as text, per table: PostgreSQL's own `row::text` (bytea shows as
+    \\x hex); on SQLite each cell, blobs as hex. Lower case, to search for hex."""
+    tables = {}
+    for table in db.get_tables():
+        if isinstance(db, peewee.PostgresqlDatabase):
+            rows = [r[0] for r in db.execute_sql(f'SELECT t::text FROM "{table}" t').fetchall()]
+        else:
+            rows = ["|".join(bytes(c).hex() if isinstance(c, (bytes, memoryview)) else str(c) for c in row)
+                    for row in db.execute_sql(f'SELECT * FROM "{table}"').fetchall()]
+        tables[table] = "\n".join(rows).lower()
+    return tables
+
+
 def _plaintexts():
     return [v.encode("utf-8") for v in PLAIN.values()] + [secret_store.canonical_values(PLAIN)]
 
@@ -507,10 +521,14 @@ def _sqlite_files(hub) -> list[Path]:
 def test_destroy_erases_the_ciphertext_for_good(hub, idle_reader):
     create(hub, values={"password": "only-in-v1-Zq8"})
     hub.call("PUT", f"{BASE}/db", json={"values": PLAIN})
-    with in_db(hub):
+    with in_db(hub) as db:
         row = SecretVersion.get(SecretVersion.version == 1)
         old_ciphertext = bytes(row.values_ciphertext)
         sha = row.sha256
+        # The scan below can see the ciphertext: before the destroy it finds it, in that one row.
+        holding = [t for t, text in _rows_as_text(db).items() if old_ciphertext.hex() in text]
+        assert holding == ["secret_version"]
+        assert old_ciphertext in _all_db_text(db)
 
     resp = hub.call("POST", f"{BASE}/db/versions/1:destroy")
     assert resp.status_code == 200
@@ -522,8 +540,13 @@ def test_destroy_erases_the_ciphertext_for_good(hub, idle_reader):
         raw = db.execute_sql("SELECT values_key_id, values_ciphertext, sha256, state FROM secret_version "
                              "WHERE version = 1").fetchone()
         assert raw[0] is None and raw[1] is None and raw[2] == sha and raw[3] == "DESTROYED"
+        # Nor did the erase leave a copy anywhere else: no row of any table holds those bytes
+        # (as bytes, or as hex in the row's text) or the plaintext.
         dump = _all_db_text(db)
-        assert old_ciphertext not in dump
+        assert old_ciphertext not in dump and old_ciphertext[24:56] not in dump
+        for table, text in _rows_as_text(db).items():
+            assert old_ciphertext.hex() not in text and old_ciphertext[24:56].hex() not in text, table
+            assert "only-in-v1-zq8" not in text, table
         for plaintext in _plaintexts() + [b"only-in-v1-Zq8"]:
             assert plaintext not in dump
     files = _sqlite_files(hub)
@@ -542,14 +565,18 @@ def test_destroy_erases_the_ciphertext_for_good(hub, idle_reader):
 def test_delete_removes_every_version(hub, idle_reader):
     create(hub)
     hub.call("PUT", f"{BASE}/db", json={"values": PLAIN})
-    with in_db(hub):
+    with in_db(hub) as db:
         ciphertexts = [bytes(r.values_ciphertext) for r in SecretVersion.select()]
+        before = "\n".join(_rows_as_text(db).values())
+        assert len(ciphertexts) == 2 and all(c.hex() in before for c in ciphertexts)
     assert hub.call("DELETE", f"{BASE}/db").status_code == 204
     assert hub.call("GET", f"{BASE}/db").status_code == 404
     with in_db(hub) as db:
         assert SecretVersion.select().count() == 0 and Secret.select().count() == 0
         dump = _all_db_text(db)
         assert not any(c in dump for c in ciphertexts)
+        after = "\n".join(_rows_as_text(db).values())
+        assert not any(c.hex() in after for c in ciphertexts)
     for path in _sqlite_files(hub):
         data = path.read_bytes()
         assert not any(c in data for c in ciphertexts), path.name
@@ -739,3 +766,152 @@ def test_concurrent_rollbacks_leave_exactly_one_enabled(hub):
         assert len([v for v in listed if v["state"] == "ENABLED"]) == 1
         meta = hub.call("GET", f"{BASE}/db").json
         assert meta["enabled_version"] == next(v["version"] for v in listed if v["state"] == "ENABLED")
+
+
+# -- review findings: bounds, unstorable text, resolve sizes ---------------------------------------
+
+HUGE = "99999999999999999999999"
+
+
+def _cursor(after) -> str:
+    import base64
+    raw = json.dumps({"after": after}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_version_numbers_out_of_range_are_404_not_500(hub):
+    create(hub)
+    for number in (HUGE, str(2**63), str(2**31), "2147483648"):
+        resp = hub.call("GET", f"{BASE}/db/versions/{number}")
+        assert resp.status_code == 404, (number, resp.status_code)
+        assert resp.content_type == "application/problem+json"
+        for verb in ("enable", "disable", "destroy"):
+            resp = hub.call("POST", f"{BASE}/db/versions/{number}:{verb}")
+            assert resp.status_code == 404, (number, verb, resp.status_code)
+    assert [v["state"] for v in versions(hub)] == ["ENABLED"]
+    # The largest number a version can have is still just "not there".
+    assert hub.call("GET", f"{BASE}/db/versions/{2**31 - 1}").status_code == 404
+
+
+def test_forged_versions_cursor_is_400_naming_cursor(hub):
+    create(hub)
+    for after in (HUGE, str(2**63), str(2**31), "0", "-1", "+1", " 1", "1_0", "1.5", "٣"):
+        resp = hub.call("GET", f"{BASE}/db/versions?cursor={_cursor(after)}")
+        assert resp.status_code == 400, (after, resp.status_code)
+        assert "cursor" in resp.json["errors"], after
+    # A well-formed one still works.
+    hub.call("PUT", f"{BASE}/db", json={"values": PLAIN})
+    page = hub.call("GET", f"{BASE}/db/versions?cursor={_cursor('1')}").json
+    assert [v["version"] for v in page["items"]] == [2]
+    page = hub.call("GET", f"{BASE}/db/versions?cursor={_cursor(str(2**31 - 1))}").json
+    assert page["items"] == []
+
+
+def _domain(hub):
+    """(keyring, the org's operator) for calling secret_store directly, as the CLI does."""
+    from hub import tenancy
+    return hub.app.extensions["hub.keyring"].get(), tenancy.operator(hub.org)
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "lone \ud800 surrogate", "\udcff"])
+def test_domain_refuses_unstorable_description(hub, bad):
+    """The domain refuses it by itself (the CLI has no JSON-body guard in front of it)."""
+    create(hub)
+    with in_db(hub):
+        keyring, operator = _domain(hub)
+        with pytest.raises(secret_store.InvalidInput) as caught:
+            secret_store.create_secret(keyring, operator, hub.project.id, name="x", values={"a": "b"},
+                                       description=bad)
+        assert set(caught.value.errors) == {"description"}
+        with pytest.raises(secret_store.InvalidInput) as caught:
+            secret_store.update_secret(keyring, operator, hub.project.id, "db", values={"a": "b"},
+                                       description=bad)
+        assert set(caught.value.errors) == {"description"}
+        assert Secret.select().where(Secret.name == "x").count() == 0
+        assert SecretVersion.select().count() == 1
+    # Over the API as well (whichever layer answers): a 400 naming the field.
+    resp = create(hub, name="y", description=bad)
+    assert resp.status_code == 400 and "description" in resp.json["errors"]
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "\x00", "x\ud800", "\udcff"])
+def test_domain_refuses_nul_and_lone_surrogates_in_values(hub, value):
+    """Decision: values are text; NUL and lone surrogates are refused as the API refuses them."""
+    with in_db(hub):
+        keyring, operator = _domain(hub)
+        with pytest.raises(secret_store.InvalidInput) as caught:
+            secret_store.create_secret(keyring, operator, hub.project.id, name="x",
+                                       values={"ok": "fine", "k": value})
+        assert set(caught.value.errors) == {"values.k"}
+        assert Secret.select().count() == 0
+        # Templates follow the same rule.
+        with pytest.raises(secret_store.InvalidInput) as caught:
+            secret_store.resolve(keyring, operator, hub.project.id, f"x {value} y")
+        assert set(caught.value.errors) == {"template"}
+    resp = create(hub, name="x", values={"ok": "fine", "k": value})
+    assert resp.status_code == 400 and any(f.startswith("values") for f in resp.json["errors"])
+
+
+def test_unstorable_key_is_named_printably(hub):
+    with in_db(hub):
+        keyring, operator = _domain(hub)
+        for key in ("a\x00b", "a\ud800b"):
+            with pytest.raises(secret_store.InvalidInput) as caught:
+                secret_store.create_secret(keyring, operator, hub.project.id, name="x",
+                                           values={key: "v"})
+            (field,) = caught.value.errors
+            assert field.startswith("values.a") and secret_store.unstorable(field) is None
+            assert secret_store.unstorable(caught.value.detail) is None
+
+
+def test_resolve_refuses_a_result_over_the_limit_without_building_it(hub):
+    import tracemalloc
+
+    big = "v" * (60 * 1024)
+    create(hub, name="big", values={"v": big, "e": ""})
+    count = 200  # 12 MB of result if it were built
+    template = "${secret:big.v}" * count
+    with in_db(hub):
+        keyring, operator = _domain(hub)
+        tracemalloc.start()
+        try:
+            with pytest.raises(secret_store.InvalidInput) as caught:
+                secret_store.resolve(keyring, operator, hub.project.id, template)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert "template" in caught.value.errors and "exceed" in caught.value.detail
+    assert peak < secret_store.MAX_RESULT_CHARS, peak  # not even one limit's worth was built
+    resp = resolve(hub, template)
+    assert resp.status_code == 400 and "exceed" in resp.json["detail"]
+    assert big not in resp.get_data(as_text=True)
+    # Just under the limit still resolves; one character more does not.
+    fits = secret_store.MAX_RESULT_CHARS // len(big)
+    tail = "x" * (secret_store.MAX_RESULT_CHARS - fits * len(big))
+    assert len(resolve(hub, "${secret:big.v}" * fits + tail).json["result"]) == secret_store.MAX_RESULT_CHARS
+    assert resolve(hub, "${secret:big.v}" * fits + tail + "x").status_code == 400
+    # References that resolve to "" shrink the template's text: a full result followed by many of
+    # them still fits (a running total of template length plus growth so far would refuse it).
+    empties = (secret_store.MAX_TEMPLATE_CHARS - 20 * 15 - len(tail)) // len("${secret:big.e}")
+    shrinking = "${secret:big.v}" * fits + "${secret:big.e}" * empties + tail
+    assert len(shrinking) <= secret_store.MAX_TEMPLATE_CHARS
+    assert len(resolve(hub, shrinking).json["result"]) == secret_store.MAX_RESULT_CHARS
+
+
+def test_resolve_error_lists_at_most_20_problems(hub):
+    create(hub)
+    malformed = 23_000
+    template = "${secret:x}" * malformed + " ${secret:nope.a} ${secret:db.zz}"
+    assert len(template) <= secret_store.MAX_TEMPLATE_CHARS
+    resp = resolve(hub, template)
+    assert resp.status_code == 400
+    listed = resp.json["errors"]["template"]
+    assert len(listed) == 21
+    assert listed[-1] == f"…and {malformed + 2 - 20} more."
+    assert all("${secret:x}" in m for m in listed[:20])
+    assert resp.json["detail"].endswith(f"…and {malformed + 2 - 20} more.")
+    assert resp.json["detail"].count("${secret:x}") == 20
+    assert len(resp.get_data()) < 10_000
+    # Twenty exactly: no "more" line.
+    exact = resolve(hub, "${secret:x}" * 20)
+    assert len(exact.json["errors"]["template"]) == 20 and "more" not in exact.json["detail"]

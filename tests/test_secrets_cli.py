@@ -35,6 +35,11 @@ def run_hub(args, env_extra, check=True, stdin=None):
 def test_console_script_flow(tmp_path, database_url):
     env = {"HUB_INSTANCE_PATH": str(tmp_path / "instance"), "HUB_DATABASE_URL": database_url}
     run_hub(["init"], env)
+    # Bytes that are not UTF-8 on the command line reach click as lone surrogates.
+    undecodable = run_hub(["secrets", "create", "--project", "default", "--name", "bad",
+                           "--description", b"caf\xe9", "--values", '{"a": "b"}'], env, check=False)
+    assert undecodable.returncode == 1 and "description" in undecodable.stderr, undecodable.stderr
+    assert "Traceback" not in undecodable.stderr
     values_file = tmp_path / "db.json"
     values_file.write_text(json.dumps({"username": "app", "password": "${DB_PASSWORD}",
                                        "dsn": "postgres://app:${DB_PASSWORD}@db/app?x=$${literal}"}))
@@ -125,7 +130,7 @@ def test_file_with_vars_and_placeholder_errors(cli, tmp_path, hub):
     assert ok(cli("resolve", "--project", "payments", "--template", "${secret:piped.v}")).stdout == "1\n"
 
 
-def test_values_input_errors(cli):
+def test_values_input_errors(cli, tmp_path):
     both = cli("create", "--project", "payments", "--name", "x", "--values", '{"a": "b"}', "--file", "-",
                input="{}")
     assert both.exit_code == 2 and "exactly one of --values" in both.output
@@ -138,6 +143,12 @@ def test_values_input_errors(cli):
         result = cli("create", "--project", "payments", "--name", "x", "--values", values)
         assert result.exit_code == 1 and named in result.output, values
         assert "Traceback" not in result.output
+    not_utf8 = tmp_path / "latin1.json"
+    not_utf8.write_bytes(b'{"a": "caf\xe9"}')
+    for command in (["create", "--project", "payments", "--name", "x"], ["resolve", "--project", "payments"]):
+        result = cli(*command, "--file", str(not_utf8))
+        assert result.exit_code == 1 and "not UTF-8" in result.output, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
     unknown_project = cli("create", "--project", "nope", "--name", "x", "--values", '{"a": "b"}')
     assert unknown_project.exit_code == 1 and "No project 'nope'" in unknown_project.output
     ok(cli("create", "--project", "payments", "--name", "x", "--values", '{"a": "b"}'))
@@ -196,8 +207,29 @@ def test_update_list_versions_get_version_and_states(cli, hub):
     assert ok(cli("delete", "db", "--project", "payments", "--yes")).stdout.startswith("deleted")
     assert cli("get", "db", "--project", "payments").exit_code == 1
 
-    for result in (cli("list", "--project", "payments", "--json"),):
-        assert PASSWORD not in result.output
+
+def test_reads_never_print_a_value(cli):
+    """While the secret exists, with its value in an ENABLED and a DISABLED version."""
+    ok(cli("create", "--project", "payments", "--name", "db", "--description", "d",
+           "--values", json.dumps({"p": PASSWORD, "u": "app"})))
+    ok(cli("update", "db", "--project", "payments", "--values", json.dumps({"p": PASSWORD + "-2"})))
+    # The resolve command does print it, so the needles below are ones a leak would show.
+    assert ok(cli("resolve", "--project", "payments", "--template", "${secret:db.p}")).stdout \
+        == PASSWORD + "-2\n"
+    needles = [PASSWORD, json.dumps(PASSWORD)[1:-1], PASSWORD.split("-\u00e9")[0]]
+    for args in (["list", "--project", "payments"], ["list", "--project", "payments", "--json"],
+                 ["get", "db", "--project", "payments"], ["get", "db", "--project", "payments", "--json"],
+                 ["list-versions", "db", "--project", "payments"],
+                 ["list-versions", "db", "--project", "payments", "--json"],
+                 ["get-version", "db", "1", "--project", "payments"],
+                 ["get-version", "db", "1", "--project", "payments", "--json"],
+                 ["get-version", "db", "2", "--project", "payments", "--json"],
+                 ["enable", "db", "1", "--project", "payments", "--json"],
+                 ["disable", "db", "1", "--project", "payments", "--json"]):
+        result = ok(cli(*args))
+        assert "db" in result.output or "version" in result.output.lower(), args
+        for needle in needles:
+            assert needle not in result.output, args
 
 
 def test_operator_of_the_projects_org(cli, hub):
@@ -213,3 +245,53 @@ def test_operator_of_the_projects_org(cli, hub):
     resolved = ok(cli("resolve", "--project", "rockets", "--file", "-", input=template)).stdout
     assert resolved == '{"url": "1234"}'
     assert cli("get", "launch", "--project", "payments").exit_code == 1
+
+
+# -- review findings -----------------------------------------------------------------------------
+
+def test_var_errors_show_nothing_of_the_argument(cli):
+    for pairs, position in ((["A=1", "S3cr3t-no-equals-91"], "2nd"),
+                            (["p@ss-S3cr3t=word-91"], "1st"),
+                            (["A=1", "B=2", "=S3cr3t-empty-name-91"], "3rd")):
+        args = [a for pair in pairs for a in ("--var", pair)]
+        result = cli("create", "--project", "payments", "--name", "x", "--values", '{"a": "${A}"}', *args)
+        assert result.exit_code == 2, result.output
+        assert f"{position} --var" in result.output, result.output
+        for fragment in ("S3cr3t", "p@ss", "word-91"):
+            assert fragment not in result.output and fragment not in result.stderr, result.output
+
+
+@pytest.mark.parametrize("number", [str(2**31), str(2**63), "99999999999999999999999", "0", "-1"])
+def test_version_number_arguments_are_bounded(cli, number):
+    ok(cli("create", "--project", "payments", "--name", "db", "--values", '{"a": "b"}'))
+    for command in (["get-version"], ["enable"], ["disable"], ["destroy", "--yes"]):
+        result = cli(*command, "db", number, "--project", "payments")
+        assert result.exit_code == 2, (command, result.output, result.exception)
+        assert "Traceback" not in result.output and "N" in result.output
+    assert ok(cli("get-version", "db", "1", "--project", "payments")).exit_code == 0
+    missing = cli("get-version", "db", str(2**31 - 1), "--project", "payments")
+    assert missing.exit_code == 1 and "no version" in missing.output
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "lone \ud800", "\udcff"])
+def test_unstorable_text_is_a_clean_error(cli, bad):
+    described = cli("create", "--project", "payments", "--name", "x", "--description", bad,
+                    "--values", '{"a": "b"}')
+    assert described.exit_code == 1 and "description" in described.output, described.output
+    assert described.exception is None or isinstance(described.exception, SystemExit)
+    ok(cli("create", "--project", "payments", "--name", "db", "--values", '{"a": "b"}'))
+    updated = cli("update", "db", "--project", "payments", "--description", bad, "--values", '{"a": "c"}')
+    assert updated.exit_code == 1 and "description" in updated.output, updated.output
+    # In a value, from --values (JSON escapes), from a --var, or from a file.
+    escaped = json.dumps(bad)
+    for args, input_ in ((["--values", '{"k": %s}' % escaped], None),
+                         (["--values", '{"k": "${V}"}', "--var", f"V={bad}"], None),
+                         (["--file", "-"], '{"k": %s}' % escaped)):
+        result = cli("update", "db", "--project", "payments", *args, input=input_)
+        assert result.exit_code == 1 and "values.k" in result.output, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    for ref in ("pay\x00ments", "pay\udcffments"):
+        result = cli("get", "db", "--project", ref)
+        assert result.exit_code == 1 and "No project" in result.output, result.output
+    listed = json.loads(ok(cli("list-versions", "db", "--project", "payments", "--json")).stdout)
+    assert [v["version"] for v in listed] == [1]
