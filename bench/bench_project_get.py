@@ -1,7 +1,8 @@
 """Requests per second of the authenticated `GET /v1/projects/{project}` against a floor.
 
-The floor is the same stack (Flask + peewee + SQLite, a connection per request, WSGI test client)
-returning one row by primary key with no auth, no error mapping and no schema. Both run in this one
+The floor is the same stack (Flask + peewee + SQLite opened as the hub opens it, a connection per
+request, WSGI test client) returning one row by primary key with no auth, no error mapping and no
+schema. Both run in this one
 process, one after the other, so the ratio is what the hub's own work costs. Goal: ratio >= 0.5.
 
     .venv/bin/python bench/bench_project_get.py [--requests N]
@@ -15,13 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import peewee
 from flask import Flask, jsonify
 
+from hub.db import open_database
 
-def make_floor_app(db_path: Path, project_id: str) -> Flask:
-    db = peewee.SqliteDatabase(str(db_path), timeout=10, pragmas={
-        "journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal", "busy_timeout": 10000})
+
+def make_floor_app(instance: Path) -> Flask:
+    # The database is opened exactly as the hub opens it (same file, pragmas and lock mode).
+    db = open_database(None, instance)
     app = Flask("floor")
 
     @app.before_request
@@ -68,7 +70,7 @@ def main() -> None:
             setup = bootstrap.initialize(app.config, db, "bench", "bench-project")
         hub_client = app.test_client()
         auth = {"Authorization": f"Bearer {setup.secret}"}
-        floor_client = make_floor_app(Path(tmp) / "hub.db", setup.project.id).test_client()
+        floor_client = make_floor_app(Path(tmp)).test_client()
 
         floor = rate(floor_client, f"/row/{setup.project.id}", {}, args.requests)
         hub = rate(hub_client, f"/v1/projects/{setup.project.handle}", auth, args.requests)

@@ -14,6 +14,7 @@ import peewee
 from hub import api_key_tokens, permissions as perms
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, invalid_field
 from hub.models import ApiKey, Org, Project, database, utcnow
+from hub.prepared import Prepared, slot
 from hub.storable_text import unstorable
 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -86,10 +87,18 @@ def _project_query(principal: Principal):
     return query
 
 
+_PROJECT_BY_ID = Prepared(Project, lambda: Project.select().where(
+    (Project.org == slot("org")) & (Project.id == slot("ref"))).limit(1))
+_PROJECT_BY_HANDLE = Prepared(Project, lambda: Project.select().where(
+    (Project.org == slot("org")) & (Project.handle == slot("ref"))).limit(1))
+
+
 def find_project(principal: Principal, ref: str) -> Project:
     """A project by handle or id, if the principal reaches it; 404 alike for 'elsewhere' and 'absent'."""
-    field = Project.id if UUID_RE.match(ref) else Project.handle
-    project = _project_query(principal).where(field == ref).first()
+    by_id = bool(UUID_RE.match(ref))
+    project = (_PROJECT_BY_ID if by_id else _PROJECT_BY_HANDLE).first(org=principal.org_id, ref=ref)
+    if project is not None and not principal.reaches(project.id):
+        project = None
     if project is None:
         raise NotFound(f"No project '{ref}' that this key can see.")
     return project
@@ -173,11 +182,15 @@ def create_api_key(keyring, principal: Principal, *, name: str, role: str | None
     return key, secret
 
 
+_KEY_BY_SECRET_HASH = Prepared(ApiKey, lambda: ApiKey.select().where(
+    ApiKey.secret_hash == slot("secret_hash")).limit(1))
+
+
 def authenticate(keyring, secret: str | None) -> Principal:
     """The principal behind a bearer secret, or Unauthenticated. Malformed strings cost no query."""
     if not secret or not api_key_tokens.is_well_formed_secret(secret):
         raise Unauthenticated("Missing or malformed API key. Send 'Authorization: Bearer hub_sk_...'.")
-    key = ApiKey.get_or_none(ApiKey.secret_hash == keyring.hash_api_key_secret(secret))
+    key = _KEY_BY_SECRET_HASH.first(secret_hash=keyring.hash_api_key_secret(secret))
     if key is None:
         raise Unauthenticated("Unknown API key.")
     if key.revoked_at is not None:
