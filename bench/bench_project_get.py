@@ -3,15 +3,17 @@
 The floor is the same stack (Flask + peewee + SQLite opened as the hub opens it, a connection per
 request, WSGI test client) returning one row by primary key with no auth, no error mapping and no
 schema. Both run in this one
-process, one after the other, so the ratio is what the hub's own work costs. Goal: ratio >= 0.5.
+process, alternating over several rounds (so a noisy neighbour slows both alike), and the medians
+are compared: the ratio is what the hub's own work costs. Goal: ratio >= 0.5.
 
-    .venv/bin/python bench/bench_project_get.py [--requests N]
+    .venv/bin/python bench/bench_project_get.py [--requests N] [--rounds R]
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import secrets
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -45,8 +47,7 @@ def make_floor_app(instance: Path) -> Flask:
 
 
 def rate(client, path: str, headers: dict, requests: int) -> float:
-    for _ in range(min(200, requests)):  # warm up
-        assert client.get(path, headers=headers).status_code == 200
+    assert client.get(path, headers=headers).status_code == 200
     start = time.perf_counter()
     for _ in range(requests):
         client.get(path, headers=headers)
@@ -55,7 +56,8 @@ def rate(client, path: str, headers: dict, requests: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=1000, help="requests per round and side")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     from hub import bootstrap, create_app
@@ -72,9 +74,15 @@ def main() -> None:
         auth = {"Authorization": f"Bearer {setup.secret}"}
         floor_client = make_floor_app(Path(tmp)).test_client()
 
-        floor = rate(floor_client, f"/row/{setup.project.id}", {}, args.requests)
-        hub = rate(hub_client, f"/v1/projects/{setup.project.handle}", auth, args.requests)
-        print(f"requests per run:                   {args.requests}")
+        floor_path, hub_path = f"/row/{setup.project.id}", f"/v1/projects/{setup.project.handle}"
+        rate(floor_client, floor_path, {}, 200)  # warm up both
+        rate(hub_client, hub_path, auth, 200)
+        floors, hubs = [], []
+        for _ in range(args.rounds):
+            floors.append(rate(floor_client, floor_path, {}, args.requests))
+            hubs.append(rate(hub_client, hub_path, auth, args.requests))
+        floor, hub = statistics.median(floors), statistics.median(hubs)
+        print(f"rounds x requests per side:          {args.rounds} x {args.requests} (medians below)")
         print(f"floor (row by primary key, no auth): {floor:8.0f} req/s")
         print(f"hub GET /v1/projects/{{project}}:      {hub:8.0f} req/s")
         print(f"ratio hub/floor:                     {hub / floor:8.2f}  (goal >= 0.5)")
