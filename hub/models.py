@@ -152,6 +152,7 @@ class Integration(BaseModel):
         indexes = (
             (("project", "provider", "name"), True),
             (("project", "id"), False),
+            (("project", "provider", "id"), False),  # migration 0004
             (("org", "id"), False),
             (("credentials_key_id",), False),
         )
