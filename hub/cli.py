@@ -30,7 +30,7 @@ def _db():
     return current_app.extensions["hub.db"]
 
 
-def _keyring():
+def current_keyring():
     return current_app.extensions["hub.keyring"].get()
 
 
@@ -115,7 +115,7 @@ def serve_command(host, port, threads):
             raise click.ClickException(f"The database schema is behind ({', '.join(pending)} not "
                                        "applied). Run 'hub db upgrade' first.")
         try:
-            _keyring()  # fail now, with the reason, rather than on the first request
+            current_keyring()  # fail now, with the reason, rather than on the first request
         except keyring_access.KeyringUnavailable as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"hub serving on http://{host}:{port} (API docs at /docs)", err=True)
@@ -158,7 +158,7 @@ def _org(name: str) -> Org:
 def keys_create_command(org_name, name, role, projects, as_json):
     """Make an API key; its secret is printed once."""
     org = _org(org_name)
-    key, secret = tenancy.create_api_key(_keyring(), tenancy.operator(org), name=name, role=role,
+    key, secret = tenancy.create_api_key(current_keyring(), tenancy.operator(org), name=name, role=role,
                                          projects=list(projects) or None)
     row = _key_row(key) | {"secret": secret}
     if as_json:
@@ -208,7 +208,7 @@ def orgs_group():
 @fails_cleanly
 def orgs_create_command(org_name, project_handle, as_json):
     """Another org, with an owner key printed once."""
-    setup = bootstrap.ensure_org(_keyring(), org_name, project_handle, must_be_new=True)
+    setup = bootstrap.ensure_org(current_keyring(), org_name, project_handle, must_be_new=True)
     _report_setup(setup, as_json)
 
 
@@ -222,7 +222,7 @@ def crypto_group():
 @fails_cleanly
 def crypto_status_command(as_json):
     """Data keys, which is primary, and how many ciphertexts each still protects."""
-    rows = _keyring().status()
+    rows = current_keyring().status()
     if as_json:
         print_json([r | {"created_at": to_iso(r["created_at"]),
                          "state_changed_at": to_iso(r["state_changed_at"])} for r in rows])
@@ -235,7 +235,7 @@ def crypto_status_command(as_json):
 @fails_cleanly
 def crypto_rotate_command():
     """Make a new primary data key; every server process seals with it at once."""
-    new_id = _keyring().rotate()
+    new_id = current_keyring().rotate()
     click.echo(f"new primary data key: {new_id}. Older keys stay active to open what they sealed; "
                "'hub crypto status' shows how many ciphertexts each still protects.")
 
@@ -294,7 +294,7 @@ def integrations_verify_command(project_handles, all_projects, concurrency, rest
             raise click.ClickException(f"No project {', '.join(missing)}. 'hub init' made 'default'.")
         project_ids = sorted(found.values())
     settings = current_app.config  # the workers run outside the app context
-    services = Services(keyring=_keyring(), providers=current_app.extensions["hub.providers"],
+    services = Services(keyring=current_keyring(), providers=current_app.extensions["hub.providers"],
                         http_client=lambda: http_client_from_settings(settings))
     state = bulk_verify.RunState(current_app.config["INSTANCE_PATH"],
                                  "all" if all_projects else ",".join(sorted(project_handles)))

@@ -10,16 +10,14 @@ import json
 import re
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from hub import secret_store, tenancy
 from hub.api.secrets import SecretSchema, SecretVersionSchema, SecretWrittenSchema
-from hub.cli import fails_cleanly, print_json, print_table
+from hub.cli import current_keyring, fails_cleanly, print_json, print_table
 from hub.errors import InvalidInput
-from hub.models import Project, Secret
+from hub.models import Secret
 from hub.pagination import MAX_LIMIT, paginate
-from hub.storable_text import unstorable
 
 # `$${` is a literal `${`, as in resolve templates; `${NAME}` a placeholder; other `${` text stays.
 _PLACEHOLDER = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -35,14 +33,9 @@ def secrets_group():
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def _keyring():
-    return current_app.extensions["hub.keyring"].get()
-
-
 def _operator_and_project(ref: str) -> tuple[tenancy.Principal, str]:
     """The operator of the project's org, and the project's id."""
-    field = Project.id if len(ref) == 36 and ref.count("-") == 4 else Project.handle
-    project = None if unstorable(ref) else Project.get_or_none(field == ref)
+    project = tenancy.project_by_ref(ref)
     if project is None:
         raise click.ClickException(f"No project '{secret_store.printable(ref)}' in this hub. 'hub init' "
                                    "makes the first one; GET /v1/projects lists them.")
@@ -175,7 +168,7 @@ def create_command(project_ref, name, description, values_json, values_file, var
     """Create a secret; its values become version 1, ENABLED."""
     values = _read_values(values_json, values_file, var_pairs)
     principal, project_id = _operator_and_project(project_ref)
-    written = secret_store.create_secret(_keyring(), principal, project_id, name=name, values=values,
+    written = secret_store.create_secret(current_keyring(), principal, project_id, name=name, values=values,
                                          description=description)
     _show_written(written, as_json)
 
@@ -194,7 +187,7 @@ def update_command(name, project_ref, description, values_json, values_file, var
     values = _read_values(values_json, values_file, var_pairs)
     principal, project_id = _operator_and_project(project_ref)
     extra = {"description": description} if description is not None else {}
-    written = secret_store.update_secret(_keyring(), principal, project_id, name, values=values,
+    written = secret_store.update_secret(current_keyring(), principal, project_id, name, values=values,
                                          cas=cas, **extra)
     _show_written(written, as_json)
 
@@ -298,7 +291,7 @@ def resolve_command(project_ref, template, template_file):
     text = template if template_file is None else _read_text(template_file, f"--file {template_file.name}")
     principal, project_id = _operator_and_project(project_ref)
     try:
-        result = secret_store.resolve(_keyring(), principal, project_id, text)
+        result = secret_store.resolve(current_keyring(), principal, project_id, text)
     except InvalidInput as exc:
         raise click.ClickException("\n  ".join(["Cannot resolve the template:", *exc.errors["template"]])
                                    if exc.errors and "template" in exc.errors else exc.detail) from None

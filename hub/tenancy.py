@@ -104,6 +104,13 @@ def find_project(principal: Principal, ref: str) -> Project:
     return project
 
 
+def project_by_ref(ref: str) -> Project | None:
+    """A project anywhere in the hub, by handle or id: for the local operator (the CLI)."""
+    if unstorable(ref):
+        return None
+    return Project.get_or_none((Project.id if UUID_RE.match(ref) else Project.handle) == ref)
+
+
 def list_projects(principal: Principal):
     return _project_query(principal)
 
