@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from flask import Flask, jsonify
-
 from hub.db import open_database
 
 

@@ -3,24 +3,44 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, appcontext_pushed, g
 
-from hub import config as settings
+from hub import api, cli, plugins, settings
+from hub.crypto import access as keyring_access
+from hub.storage import database, models
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from hub import api, cli, db, keyring_access, plugins, verification
+    """A hub: settings, database, keyring, plugins, the REST API and the CLI commands.
 
+    :param config: settings that win over every other source (tests pass the database URL, the
+        root key and the plugins here).
+    :raises hub.errors.SettingsError: a setting is malformed; the message names it.
+    """
     app = Flask("hub", instance_path=str(settings.instance_path(config)), instance_relative_config=True)
     settings.load_settings(app.config, config)
-    problem = verification.settings_problem(app.config)
-    if problem:
-        raise settings.SettingsError(problem)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     api.init_request_ids(app)  # first, so even a request the database fails carries its id
-    db.init_app(app)
+    database.init_app(app)
+    _bind_database_per_context(app)
     keyring_access.init_app(app)
     plugins.init_app(app)
     api.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _bind_database_per_context(app: Flask) -> None:
+    """While one of this app's contexts is active, the models use this app's database."""
+    db = app.extensions["hub.db"]
+
+    def bind(sender, **_):
+        g._hub_db_token = models.bind(db)
+
+    appcontext_pushed.connect(bind, app, weak=False)  # per app: sender=app; lives as long as it
+
+    @app.teardown_appcontext
+    def unbind(exc):
+        token = g.pop("_hub_db_token", None)
+        if token is not None:
+            models.unbind(token)

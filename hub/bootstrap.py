@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from hub import crypto, keyring_access, migrate, tenancy
-from hub.errors import Conflict
-from hub.models import ApiKey, KeyringEntry, Org, Project
+from hub import crypto, tenancy
+from hub.crypto import access as keyring_access
+from hub.errors import Conflict, KeyringUnavailable
+from hub.storage import migrate
+from hub.storage.models import ApiKey, KeyringEntry, Org, Project
 
 
 @dataclasses.dataclass
@@ -25,10 +27,10 @@ def ensure_keyring(config) -> "crypto.KeyRing":
     try:
         root = keyring_access.root_key(config)
     except crypto.RootKeyError as exc:  # malformed HUB_ROOT_KEY or key file
-        raise keyring_access.KeyringUnavailable(str(exc)) from None
+        raise KeyringUnavailable(str(exc)) from None
     if root is None:
         if KeyringEntry.select().exists():
-            raise keyring_access.KeyringUnavailable(
+            raise KeyringUnavailable(
                 "This database already holds a keyring, but no root key was found (HUB_ROOT_KEY "
                 f"unset, {keyring_access.root_key_path(config)} missing). Restore the root key the "
                 "database was created with; a new key is never made over existing data.")
@@ -38,7 +40,7 @@ def ensure_keyring(config) -> "crypto.KeyRing":
     except crypto.KeyRingMissing:
         return crypto.KeyRing.initialize(root)
     except crypto.CryptoError as exc:
-        raise keyring_access.KeyringUnavailable(str(exc)) from None
+        raise KeyringUnavailable(str(exc)) from None
 
 
 def ensure_org(keyring, org_name: str, project_handle: str | None, *, must_be_new: bool = False) -> OrgSetup:

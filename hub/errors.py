@@ -1,5 +1,11 @@
-"""The domain's errors: plain exceptions, free of HTTP. `hub/api/problems.py` maps each class to a
-status code and a problem+json body in one place; the CLI prints `detail`.
+"""The hub's errors: one tree of plain exceptions, free of HTTP. `hub/api/problems.py` maps each
+class to a status code and a problem+json body in one place; the CLI prints `detail` as one
+sentence and exits non-zero.
+
+Two branches: what a caller did (`InvalidInput`, `Forbidden`, `NotFound`, `Conflict` ...) and what
+the operator must put right (`SetupError`: settings, the database, the root key and keyring),
+whose detail names the setting or file and what to do; the API logs that detail and tells callers
+only that the hub is unavailable.
 
 Messages are written for the person reading them (what happened, to what, what to do) and never
 carry a secret value.
@@ -42,11 +48,61 @@ class Unavailable(HubError):
     title = "Service unavailable"
 
 
+class Unsupported(InvalidInput):
+    """The thing exists but cannot do what was asked (e.g. a provider without a check)."""
+
+
 class Corrupted(HubError):
     """Stored data does not open or parse: tampering, a restored backup, or a lost data key."""
 
     title = "Stored data unreadable"
 
+
+# -- what the operator must put right ---------------------------------------------------------
+
+class SetupError(HubError):
+    """The hub is not set up or configured so that it can serve: the detail says what to fix."""
+
+    title = "Service unavailable"
+
+
+class SettingsError(SetupError):
+    """A setting is malformed; the message names it and says what it must be."""
+
+
+class DatabaseUnavailable(SetupError):
+    """The database is not set up, cannot be reached, or its URL cannot be used."""
+
+
+class KeyringUnavailable(SetupError):
+    """The hub cannot open its keyring; the message says what to do."""
+
+
+class CryptoError(SetupError):
+    """Base of the encryption errors. `detail` is the message, written for the operator."""
+
+
+class RootKeyError(CryptoError):
+    """The root key is malformed or unreadable, or its file cannot be created."""
+
+
+class KeyRingMissing(CryptoError):
+    """The database holds no keyring."""
+
+
+class RootKeyMismatch(CryptoError):
+    """The root key does not open the keyring stored in the database."""
+
+
+class KeyRingCorrupt(CryptoError):
+    """The keyring's rows are not a consistent keyring (no primary, no mac key, bad lengths)."""
+
+
+class DecryptionFailed(CryptoError):
+    """A sealed record could not be opened: wrong associated data, tampered, or unknown key."""
+
+
+# -- helpers -----------------------------------------------------------------------------------
 
 def invalid_field(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", errors={field: [message]})

@@ -20,6 +20,6 @@ def hub_register_providers(register):
     reports a problem with the plugin's name instead of failing: one broken provider does not stop
     the others. Call ``register`` rather than returning anything.
 
-    :param register: call ``register(provider)`` once per :class:`hub.providers.Provider`.
+    :param register: call ``register(provider)`` once per :class:`hub.sdk.Provider`.
     :return: nothing.
     """

@@ -15,7 +15,7 @@ import pytest
 
 from hub import bootstrap, tenancy
 from hub.app import create_app
-from hub.models import Org, Project
+from hub.storage.models import Org, Project
 
 PG_DSN = os.environ.get("HUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 BACKENDS = os.environ.get("HUB_TEST_BACKENDS", "sqlite,postgres").split(",")

@@ -3,8 +3,8 @@ import datetime
 
 import pytest
 
-from hub import api_key_tokens
-from hub.models import ApiKey
+from hub.storage.models import ApiKey
+from hub.tenancy import tokens as api_key_tokens
 
 
 def test_missing_malformed_unknown_key_is_401(hub):

@@ -81,7 +81,8 @@ def test_crypto_status_and_rotate(instance_env):
 
 def test_wrong_or_missing_root_key_is_refused_clearly(instance_env, tmp_path):
     run_hub(["init"], instance_env)
-    import base64, secrets
+    import base64
+    import secrets
     wrong = base64.b64encode(secrets.token_bytes(32)).decode()
     proc = run_hub(["crypto", "status"], instance_env | {"HUB_ROOT_KEY": wrong}, check=False)
     assert proc.returncode == 1 and "root key" in proc.stderr.lower() and "Traceback" not in proc.stderr

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import os
 import pickle
 import stat
@@ -12,10 +13,21 @@ import peewee
 import psycopg2
 import pytest
 
-from hub import crypto, models
-from hub.crypto import (DecryptionFailed, KeyRing, KeyRingCorrupt, KeyRingMissing, RootKeyError,
-                        RootKeyMismatch, Sealed, create_root_key_file, load_root_key)
-from hub.models import KeyringEntry, database
+from hub import crypto
+from hub.crypto import (
+    DecryptionFailed,
+    KeyRing,
+    KeyRingCorrupt,
+    KeyRingMissing,
+    RootKeyError,
+    RootKeyMismatch,
+    Sealed,
+    create_root_key_file,
+    load_root_key,
+)
+from hub.crypto import keyring as keyring_impl
+from hub.storage import models
+from hub.storage.models import KeyringEntry, bound, database
 
 PG = {"host": os.environ.get("HUB_TEST_PGHOST", "127.0.0.1"), "port": 5432, "user": "postgres"}
 
@@ -60,11 +72,11 @@ def db(request, tmp_path, monkeypatch):
                                    pragmas={"journal_mode": "wal", "foreign_keys": 1})
     else:
         db = peewee.PostgresqlDatabase(request.getfixturevalue("postgres_database"), **PG)
-    database.initialize(db)
     try:
-        database.drop_tables([KeyringEntry, SealedThing], safe=True)
-        database.create_tables([KeyringEntry, SealedThing])
-        yield db
+        with bound(db):
+            database.drop_tables([KeyringEntry, SealedThing], safe=True)
+            database.create_tables([KeyringEntry, SealedThing])
+            yield db
     finally:
         db.close()
 
@@ -97,7 +109,9 @@ def in_threads(count, target):
         finally:
             database.close()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    # Each thread runs in a copy of this context: the same database bound.
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(run, i))
+               for i in range(count)]
     for t in threads:
         t.start()
     for t in threads:
@@ -109,8 +123,8 @@ def in_threads(count, target):
 def key_material(keyring, root_key):
     """Every key a keyring holds, and its mac key, in the encodings a leak would take."""
     raw = [root_key, *keyring._keys.data.values(), keyring._keys.fingerprint_key, keyring._keys.pepper]
-    mac = KeyringEntry.get_by_id(crypto.MAC_KEY_ID)
-    raw.append(crypto._unwrap(root_key, mac.id, mac.purpose, mac.wrapped))
+    mac = KeyringEntry.get_by_id(keyring_impl.MAC_KEY_ID)
+    raw.append(keyring_impl._unwrap(root_key, mac.id, mac.purpose, mac.wrapped))
     forms = []
     for key in raw:
         forms += [key.hex(), base64.b64encode(key).decode(), base64.urlsafe_b64encode(key).decode(),
@@ -201,7 +215,7 @@ def test_seal_requires_bytes(keyring):
 def test_rotate_keeps_old_keys_opening(keyring):
     first = keyring.seal(b"before", b"aad")
     new_id = keyring.rotate()
-    assert crypto._DATA_KEY_ID.match(new_id) and new_id != first.key_id
+    assert keyring_impl._DATA_KEY_ID.match(new_id) and new_id != first.key_id
     second = keyring.seal(b"after", b"aad")
     assert second.key_id == new_id
     assert keyring.open_sealed(*first, b"aad") == b"before"
@@ -332,7 +346,7 @@ def test_keyring_rows_cannot_be_swapped(keyring, root_key):
 
 
 def test_keyring_without_mac_key_is_never_rebuilt(keyring, root_key):
-    KeyringEntry.delete().where(KeyringEntry.id == crypto.MAC_KEY_ID).execute()
+    KeyringEntry.delete().where(KeyringEntry.id == keyring_impl.MAC_KEY_ID).execute()
     before = keyring_rows()
     with pytest.raises(KeyRingCorrupt):
         KeyRing.initialize(root_key)
@@ -346,8 +360,8 @@ def test_rotate_refuses_after_root_key_changed_elsewhere(keyring, root_key):
     new_root = os.urandom(32)
     with database.atomic():  # what `hub crypto rotate-root` will do
         for row in KeyringEntry.select():
-            key = crypto._unwrap(root_key, row.id, row.purpose, row.wrapped)
-            row.wrapped = crypto._wrap(new_root, row.id, row.purpose, key)
+            key = keyring_impl._unwrap(root_key, row.id, row.purpose, row.wrapped)
+            row.wrapped = keyring_impl._wrap(new_root, row.id, row.purpose, key)
             row.save()
     before = keyring_rows()
     with pytest.raises(RootKeyMismatch):

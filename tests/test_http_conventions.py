@@ -90,7 +90,8 @@ def test_openapi_declares_bearer_and_docs_render_offline(hub):
 
 
 def test_wrong_root_key_is_a_503_not_a_crash(hub, make_app):
-    import base64, secrets
+    import base64
+    import secrets
     wrong = make_app(ROOT_KEY=base64.b64encode(secrets.token_bytes(32)).decode())
     resp = wrong.test_client().get("/v1/projects", headers={"Authorization": f"Bearer {hub.owner_secret}"})
     body = _is_problem(resp, 503)
@@ -126,7 +127,8 @@ def test_deeply_nested_and_oversized_bodies(hub):
 
 
 def test_cursor_decoding_to_nul_is_400(hub):
-    import base64, json
+    import base64
+    import json
     cursor = base64.urlsafe_b64encode(json.dumps({"after": "\u0000"}).encode()).decode().rstrip("=")
     assert "cursor" in _is_problem(hub.call("GET", f"/v1/projects?cursor={cursor}"), 400)["errors"]
 
@@ -140,7 +142,8 @@ def test_request_id_kept_when_the_database_is_down(make_app):
 
 def test_malformed_verify_settings_stop_the_hub(make_app):
     import pytest
-    from hub.config import SettingsError
+
+    from hub.settings import SettingsError
 
     with pytest.raises(SettingsError, match="HUB_VERIFY_ALLOW_HOSTS"):
         make_app(VERIFY_ALLOW_HOSTS="localhost:8080")

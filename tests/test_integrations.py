@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from hub.models import Integration
+from hub.storage.models import Integration
 
 TOKEN = "xoxb-1111-2222-very-secret-token"
 NEW_TOKEN = "xoxb-3333-4444-another-secret"

@@ -1,7 +1,7 @@
 """`hub integrations verify`: progress, a summary, exit code 1 on failures, and resuming."""
 import json
 
-from hub import bulk_verify
+from hub.verification import bulk as bulk_verify
 
 TOKEN = "xoxb-5555-6666-bulk-secret"
 

@@ -1,5 +1,5 @@
 """Migrations are versioned, recorded, and safe to apply twice."""
-from hub import migrate
+from hub.storage import migrate
 
 
 def test_upgrade_twice_is_a_no_op(make_app):

@@ -1,5 +1,5 @@
 """Keyset pages over more rows than a page: no duplicates, no gaps, opaque cursors."""
-from hub.models import Project
+from hub.storage.models import Project
 
 
 def test_walk_every_page_without_duplicates_or_gaps(hub):

@@ -25,10 +25,17 @@ from marshmallow import Schema, fields
 from packaging.version import Version
 
 from hub import hookimpl
-from hub.plugins import (EXTENSION_KEY, PluginFailure, ProviderRegistry, declaration_problems,
-                         init_app, load_providers, plugins_to_load)
-from hub.providers import AuthMethod, Provider
-from hub.verification import run_check
+from hub.plugins import (
+    EXTENSION_KEY,
+    PluginFailure,
+    ProviderRegistry,
+    declaration_problems,
+    init_app,
+    load_providers,
+    plugins_to_load,
+)
+from hub.sdk import AuthMethod, Provider
+from hub.verification.run import run_check
 
 SAMPLE_SOURCE = Path(__file__).parent / "sample_provider"
 SAMPLE_DISTRIBUTION = "hub-sample-provider"
@@ -197,7 +204,7 @@ def test_a_hook_name_with_a_typo_is_reported_and_the_others_still_load(sample_pa
                                                                         fake_distribution):
     fake_distribution("hub-typo", {"typo": "hub_fake_typo"}, {"hub_fake_typo": """
         from hub import hookimpl
-        from hub.providers import AuthMethod, Provider
+        from hub.sdk import AuthMethod, Provider
 
         @hookimpl
         def hub_register_provider(register):
@@ -282,7 +289,7 @@ def test_a_schema_that_cannot_be_used_is_reported():
 
 def test_register_takes_only_providers():
     registry = load_providers(entrypoints=False, extra_plugins=[Declares({"name": "dict"})])
-    assert "register() takes a hub.providers.Provider, not a dict" in failure_of(
+    assert "register() takes a hub.sdk.Provider, not a dict" in failure_of(
         registry, "test_plugins.Declares")
 
 

@@ -1,6 +1,6 @@
 """Prepared queries give the same rows as the peewee queries they were compiled from."""
-from hub.models import ApiKey, Project
-from hub.prepared import Prepared, slot
+from hub.storage.models import ApiKey, Project
+from hub.storage.prepared import Prepared, slot
 
 
 def test_prepared_matches_peewee(hub):

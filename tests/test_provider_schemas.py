@@ -2,9 +2,17 @@
 import marshmallow
 from marshmallow import Schema, fields, validate
 
-from hub.provider_schemas import (auth_type_of, config_metadata, describe_provider, host_fields,
-                                  json_schema, parameters_metadata, secret_fields, sensitivity_of)
-from hub.providers import AuthMethod, Provider, VerificationResult
+from hub.plugins.describe import (
+    auth_type_of,
+    config_metadata,
+    describe_provider,
+    host_fields,
+    json_schema,
+    parameters_metadata,
+    secret_fields,
+    sensitivity_of,
+)
+from hub.sdk import AuthMethod, Provider, VerificationResult
 
 
 class TokenCredentials(Schema):

@@ -10,8 +10,9 @@ from pathlib import Path
 import peewee
 import pytest
 
-from hub import crypto, secret_store
-from hub.models import Secret, SecretVersion
+from hub import crypto
+from hub.secrets import store as secret_store
+from hub.storage.models import Secret, SecretVersion
 
 BASE = "/v1/projects/payments/secrets"
 RESOLVE = "/v1/projects/payments/secrets:resolve"

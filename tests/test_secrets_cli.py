@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.models import SecretVersion
+from hub.storage.models import SecretVersion
 
 HUB = str(Path(sys.executable).with_name("hub"))
 PASSWORD = "Pl41n-cli-s3cret-\u00e9-91c"
@@ -236,7 +236,7 @@ def test_operator_of_the_projects_org(cli, hub):
     other_org, _ = hub.make_org("globex", "rockets")
     ok(cli("create", "--project", "rockets", "--name", "launch", "--values", '{"code": "1234"}'))
     with hub.app.app_context(), hub.app.extensions["hub.db"].connection_context():
-        from hub.models import Project
+        from hub.storage.models import Project
         rockets = Project.get(Project.handle == "rockets")
     assert rockets.org_id == other_org.id
     # By id as well as by handle.

@@ -12,9 +12,9 @@ from marshmallow import Schema, fields
 
 from hub.egress import EgressClient, EgressError
 from hub.errors import InvalidInput
-from hub.providers import AuthMethod, Provider, VerificationResult, VerifyError
-from hub.verification import (VerificationNotSupported, http_client_from_settings,
-                              make_http_client, run_check)
+from hub.sdk import AuthMethod, Provider, VerificationResult, VerifyError
+from hub.services import http_client_from_settings, make_http_client
+from hub.verification.run import VerificationNotSupported, run_check
 
 TOKEN = "xoxb-secret-token-123"
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -157,7 +157,7 @@ def test_a_plugin_exception_becomes_provider_error_without_its_text(caplog):
     def verify(auth_type, credentials, config, http):
         raise ValueError(f"could not parse answer for token {credentials['token']}")
 
-    with caplog.at_level(logging.DEBUG, logger="hub.verification"):
+    with caplog.at_level(logging.DEBUG, logger="hub.verification.run"):
         result = run_check(make_provider(verify), "token", {"token": TOKEN}, {}, FakeHttp())
 
     assert result["ok"] is False

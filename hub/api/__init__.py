@@ -12,7 +12,16 @@ from pathlib import Path
 from flask import g, request, send_from_directory
 from flask_smorest import Api
 
-from hub.api import api_keys, health, input_guard, integrations, problems, projects, providers, secrets
+from hub.api import (
+    api_keys,
+    health,
+    input_guard,
+    integrations,
+    problems,
+    projects,
+    providers,
+    secrets,
+)
 
 RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp, secrets.blp]
 

@@ -1,12 +1,13 @@
 import marshmallow as ma
 from flask.views import MethodView
-from hub.api.blueprint import Blueprint
 
-from hub import permissions, tenancy
+from hub import tenancy
 from hub.api import context
+from hub.api.blueprint import Blueprint
 from hub.api.fields import PageArgs, Timestamp, page_schema
-from hub.models import ApiKey
-from hub.pagination import paginate
+from hub.storage.models import ApiKey
+from hub.storage.pagination import paginate
+from hub.tenancy import permissions
 
 blp = Blueprint("api_keys", __name__, url_prefix="/v1/api-keys", description="API keys of an org.")
 

@@ -5,8 +5,8 @@ import logging
 
 from flask import current_app, g, request
 
-from hub.errors import Unavailable
-from hub.keyring_access import KeyringUnavailable
+from hub.errors import KeyringUnavailable, Unavailable
+from hub.services import build_services
 from hub.tenancy import Principal, authenticate
 
 log = logging.getLogger("hub.api")
@@ -28,11 +28,7 @@ def providers():
 
 
 def integration_services():
-    from hub.integrations import Services
-    from hub.verification import http_client_from_settings
-
-    return Services(keyring=keyring(), providers=providers(),
-                    http_client=lambda: http_client_from_settings(current_app.config))
+    return build_services(keyring(), providers(), current_app.config)
 
 
 def principal() -> Principal:

@@ -1,36 +1,11 @@
 """Schema pieces shared by every resource: timestamps, paging arguments and page envelopes."""
 from __future__ import annotations
 
-import datetime
-
 import marshmallow as ma
 from marshmallow import validate
 
-from hub.pagination import DEFAULT_LIMIT, MAX_LIMIT
-
-
-class Timestamp(ma.fields.DateTime):
-    """ISO 8601 in UTC ending in Z. Stored values are naive UTC; an input offset is converted."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        if value.tzinfo is not None:
-            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(timespec="milliseconds") + "Z"
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        parsed = super()._deserialize(value, attr, data, **kwargs)
-        if parsed.tzinfo is not None:
-            try:
-                parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-            except OverflowError:  # the offset pushes it past year 1 or 9999
-                raise ma.ValidationError("Out of range.") from None
-        return parsed
-
-
-def to_iso(value: datetime.datetime | None) -> str | None:
-    return Timestamp()._serialize(value, None, None)
+from hub.storage.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from hub.timestamps import Timestamp  # noqa: F401  (re-exported for the resources)
 
 
 class PageArgs(ma.Schema):

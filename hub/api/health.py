@@ -1,6 +1,6 @@
 from flask import current_app
-from hub.api.blueprint import Blueprint
 
+from hub.api.blueprint import Blueprint
 from hub.errors import Unavailable
 
 blp = Blueprint("health", __name__, description="Liveness that really asks the database.")

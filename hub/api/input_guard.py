@@ -11,7 +11,7 @@ import json
 from flask import request
 
 from hub.errors import InvalidInput, NotFound, invalid_field
-from hub.storable_text import unstorable
+from hub.storage.storable_text import unstorable
 
 
 def _strings(value, path: str):

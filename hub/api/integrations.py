@@ -1,18 +1,19 @@
 import marshmallow as ma
 from flask.views import MethodView
-from hub.api.blueprint import Blueprint
 
-from hub import integrations
 from hub.api import context
+from hub.api.blueprint import Blueprint
 from hub.api.fields import PageArgs, Timestamp, page_schema
 from hub.api.verification_schema import VerificationResultSchema
-from hub.models import Integration
-from hub.pagination import paginate
+from hub.integrations import records, store, validation
+from hub.storage.models import Integration
+from hub.storage.pagination import paginate
+from hub.verification import record as verification
 
 blp = Blueprint("integrations", __name__, url_prefix="/v1/projects/<project>/integrations",
                 description="A project's integrations: provider credentials (never returned) and config.")
 
-_name = ma.fields.String(validate=ma.validate.Regexp(integrations.NAME_RE,
+_name = ma.fields.String(validate=ma.validate.Regexp(validation.NAME_RE,
                          error="Use 1-100 letters, digits, '_' or '-'."))
 _tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
                        validate=ma.validate.Length(max=50))
@@ -38,7 +39,7 @@ class IntegrationUpdateSchema(IntegrationCreateSchema):
     name = ma.fields.String(validate=_name.validate)
     provider = ma.fields.String(metadata={"description": "Immutable: must equal the stored one."})
     credentials = ma.fields.Dict()
-    status = ma.fields.String(validate=ma.validate.OneOf(integrations.SETTABLE_STATUSES))
+    status = ma.fields.String(validate=ma.validate.OneOf(records.SETTABLE_STATUSES))
 
 
 class CredentialsSummarySchema(ma.Schema):
@@ -88,7 +89,7 @@ class ProposalSchema(ma.Schema):
 
 
 def _record(project, row):
-    return integrations.to_record(row, project.handle, context.providers().get(row.provider))
+    return records.to_record(row, project.handle, context.providers().get(row.provider))
 
 
 @blp.route("")
@@ -98,14 +99,14 @@ class Integrations(MethodView):
     @blp.response(201, IntegrationSchema)
     def post(self, args, body, project):
         """Create an integration (integrations:write); `?verify=true` checks it first."""
-        return _record(*integrations.create(context.integration_services(), context.principal(),
+        return _record(*store.create(context.integration_services(), context.principal(),
                                             project, body, verify=args["verify"]))
 
     @blp.arguments(IntegrationListArgs, location="query")
     @blp.response(200, page_schema(IntegrationSchema, "IntegrationPage"))
     def get(self, args, project):
         """List integrations, filtered by provider, status or tag (integrations:read)."""
-        found, query = integrations.list_query(context.principal(), project, provider=args.get("provider"),
+        found, query = records.list_query(context.principal(), project, provider=args.get("provider"),
                                                status=args.get("status"), tag=args.get("tag"))
         page = paginate(query, Integration.id, limit=args["limit"], cursor=args["cursor"])
         page.items = [_record(found, row) for row in page.items]
@@ -118,7 +119,7 @@ class IntegrationCopy(MethodView):
     @blp.response(201, IntegrationSchema)
     def post(self, body, project):
         """Copy an integration from another project of the org (integrations:write and :read)."""
-        return _record(*integrations.copy(context.integration_services(), context.principal(), project,
+        return _record(*store.copy(context.integration_services(), context.principal(), project,
                                           body["source_project_id"], body["source_integration_id"],
                                           body.get("name")))
 
@@ -128,19 +129,19 @@ class IntegrationItem(MethodView):
     @blp.response(200, IntegrationSchema)
     def get(self, project, integration_id):
         """One integration (integrations:read). Credential values are never in it."""
-        return _record(*integrations.get(context.principal(), project, integration_id))
+        return _record(*records.get(context.principal(), project, integration_id))
 
     @blp.arguments(IntegrationUpdateSchema)
     @blp.response(200, IntegrationSchema)
     def put(self, body, project, integration_id):
         """Replace the given fields (integrations:write). `{"status": "inactive"}` disables."""
-        return _record(*integrations.update(context.integration_services(), context.principal(),
+        return _record(*store.update(context.integration_services(), context.principal(),
                                             project, integration_id, body))
 
     @blp.response(204)
     def delete(self, project, integration_id):
         """Delete an integration and its ciphertext (integrations:write)."""
-        integrations.delete(context.principal(), project, integration_id)
+        store.delete(context.principal(), project, integration_id)
 
 
 @blp.route("/<integration_id>:verifyConfig")
@@ -150,5 +151,5 @@ class IntegrationVerify(MethodView):
     def post(self, body, project, integration_id):
         """Check the stored credentials and record the result (integrations:verify). With a body,
         check the proposed config/credentials over the stored ones and store nothing."""
-        return integrations.verify_stored(context.integration_services(), context.principal(),
+        return verification.verify_stored(context.integration_services(), context.principal(),
                                           project, integration_id, body or None)

@@ -1,12 +1,12 @@
 import marshmallow as ma
 from flask.views import MethodView
-from hub.api.blueprint import Blueprint
 
 from hub import tenancy
 from hub.api import context
+from hub.api.blueprint import Blueprint
 from hub.api.fields import PageArgs, Timestamp, page_schema
-from hub.models import Project
-from hub.pagination import paginate
+from hub.storage.models import Project
+from hub.storage.pagination import paginate
 
 blp = Blueprint("projects", __name__, url_prefix="/v1/projects", description="Projects of an org.")
 

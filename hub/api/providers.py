@@ -1,12 +1,12 @@
 import marshmallow as ma
 from flask.views import MethodView
-from hub.api.blueprint import Blueprint
 
-from hub import integrations
 from hub.api import context
+from hub.api.blueprint import Blueprint
 from hub.api.verification_schema import VerificationResultSchema
 from hub.errors import NotFound
-from hub.provider_schemas import describe_provider
+from hub.plugins.describe import describe_provider
+from hub.verification import record as verification
 
 blp = Blueprint("providers", __name__, url_prefix="/v1/providers",
                 description="Providers loaded from plugins: their auth methods, schemas and UI metadata.")
@@ -67,5 +67,5 @@ class ProviderDryRun(MethodView):
     @blp.response(200, VerificationResultSchema)
     def post(self, body, provider):
         """Check credentials that are not stored (integrations:verify). Nothing is stored."""
-        return integrations.verify_unsaved(context.integration_services(), context.principal(),
+        return verification.verify_unsaved(context.integration_services(), context.principal(),
                                            provider, body)

@@ -1,13 +1,14 @@
-"""Versioned secrets of a project (hub/secret_store.py does the work)."""
+"""Versioned secrets of a project (hub/secrets/store.py does the work)."""
 import marshmallow as ma
 from flask.views import MethodView
-from hub.api.blueprint import Blueprint
 
-from hub import secret_store
 from hub.api import context
-from hub.api.fields import PageArgs, Timestamp, page_schema
-from hub.models import Secret
-from hub.pagination import paginate
+from hub.api.blueprint import Blueprint
+from hub.api.fields import PageArgs, page_schema
+from hub.secrets import store as secret_store
+from hub.secrets.schemas import SecretSchema, SecretVersionSchema, SecretWrittenSchema
+from hub.storage.models import Secret
+from hub.storage.pagination import paginate
 
 blp = Blueprint("secrets", __name__, url_prefix="/v1/projects",
                 description="Versioned secrets of a project: each version is one frozen set of "
@@ -34,33 +35,6 @@ class SecretUpdateSchema(ma.Schema):
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
     cas = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1), metadata={
         "description": "Write only if the newest version is this one (else 409 with current_version)."})
-
-
-class SecretVersionSchema(ma.Schema):
-    version = ma.fields.Integer()
-    state = ma.fields.String(metadata={"enum": list(secret_store.STATES)})
-    sha256 = ma.fields.String(metadata={"description": (
-        "Hex SHA-256 of json.dumps(values, sort_keys=True, separators=(',', ':'), "
-        "ensure_ascii=False) in UTF-8: tells a change without showing a value.")})
-    created_at = Timestamp()
-    state_changed_at = Timestamp()
-
-
-class SecretSchema(ma.Schema):
-    id = ma.fields.String()
-    name = ma.fields.String()
-    description = ma.fields.String(allow_none=True)
-    current_version = ma.fields.Integer(metadata={
-        "description": "The newest version's number (what `cas` compares with)."})
-    enabled_version = ma.fields.Integer(allow_none=True, metadata={
-        "description": "The number of the version that is ENABLED (what resolve reads), or null."})
-    created_at = Timestamp()
-    updated_at = Timestamp()
-
-
-class SecretWrittenSchema(SecretSchema):
-    version = ma.fields.Nested(SecretVersionSchema, attribute="written_version", metadata={
-        "description": "The version this request wrote."})
 
 
 class ResolveSchema(ma.Schema):

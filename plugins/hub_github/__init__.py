@@ -1,7 +1,6 @@
 """GitHub: a personal access or OAuth token checked with GET /user, or a GitHub App."""
 from hub import hookimpl
-from hub.providers import AuthMethod, Provider
-
+from hub.sdk import AuthMethod, Provider
 from hub_github.check import verify
 from hub_github.schemas import AppCredentials, GitHubConfig, PatCredentials
 

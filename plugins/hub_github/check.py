@@ -12,8 +12,7 @@ import re
 import time
 
 from hub.egress import EgressError
-from hub.providers import VerificationResult
-
+from hub.sdk import VerificationResult
 from hub_github.app_jwt import InvalidPrivateKey, make_app_jwt
 from hub_github.schemas import DEFAULT_API_BASE_URL
 

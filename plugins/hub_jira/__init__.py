@@ -1,7 +1,6 @@
 """Jira: Jira Cloud with an email and API token, or Data Center / Server with a personal token."""
 from hub import hookimpl
-from hub.providers import AuthMethod, Provider
-
+from hub.sdk import AuthMethod, Provider
 from hub_jira.check import verify
 from hub_jira.schemas import BasicAuthCredentials, JiraConfig, PatCredentials
 

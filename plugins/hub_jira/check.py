@@ -12,7 +12,7 @@ import email.utils
 import math
 
 from hub.egress import EgressError
-from hub.providers import VerificationResult
+from hub.sdk import VerificationResult
 
 CAPTCHA_MESSAGE = ("Jira wants a CAPTCHA answered after repeated failed logins: log in to Jira "
                    "once in a browser as this user, then check again.")

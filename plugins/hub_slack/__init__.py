@@ -1,7 +1,6 @@
 """Slack: a bot, user or app-level token checked with auth.test, or an incoming webhook."""
 from hub import hookimpl
-from hub.providers import AuthMethod, Provider
-
+from hub.sdk import AuthMethod, Provider
 from hub_slack.check import verify
 from hub_slack.schemas import SlackConfig, TokenCredentials, WebhookCredentials
 

@@ -12,8 +12,7 @@ import math
 import re
 
 from hub.egress import EgressError
-from hub.providers import VerificationResult
-
+from hub.sdk import VerificationResult
 from hub_slack.schemas import DEFAULT_API_BASE_URL
 
 # auth.test error code -> (verification error code, message)

@@ -7,12 +7,12 @@ import marshmallow
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
-from hub.plugins import declaration_problems
-from hub.testing import verify_credentials, undocumented_fields
 from hub_github import PROVIDER
 from hub_github.check import token_expiration
 from hub_github.schemas import AppCredentials, GitHubConfig, PatCredentials
+
+from hub.plugins import declaration_problems
+from hub.testing import undocumented_fields, verify_credentials
 
 TOKEN = "ghp_s3cr3tT0k3nABCDEFGHIJKLMNOPQRSTUVWX"
 USER = {"login": "octocat", "id": 1, "type": "User", "name": "The Octocat",

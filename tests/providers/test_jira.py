@@ -5,11 +5,11 @@ import time
 
 import marshmallow
 import pytest
-
-from hub.plugins import declaration_problems
-from hub.testing import verify_credentials, undocumented_fields
 from hub_jira import PROVIDER
 from hub_jira.schemas import BasicAuthCredentials, JiraConfig, PatCredentials
+
+from hub.plugins import declaration_problems
+from hub.testing import undocumented_fields, verify_credentials
 
 EMAIL = "ada@example.com"
 API_TOKEN = "ATATTs3cr3tAPItoken"

@@ -3,11 +3,11 @@ import time
 
 import marshmallow
 import pytest
-
-from hub.plugins import declaration_problems
-from hub.testing import verify_credentials, undocumented_fields
 from hub_slack import PROVIDER
 from hub_slack.schemas import SlackConfig, TokenCredentials, WebhookCredentials
+
+from hub.plugins import declaration_problems
+from hub.testing import undocumented_fields, verify_credentials
 
 TOKEN = "xoxb-1111-2222-s3cr3tb0tt0k3n"
 AUTH_TEST_OK = {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "hubbot",

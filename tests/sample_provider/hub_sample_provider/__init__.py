@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields
 
 from hub import hookimpl
-from hub.providers import AuthMethod, Provider, VerificationResult
+from hub.sdk import AuthMethod, Provider, VerificationResult
 
 DEFAULT_API_BASE_URL = "https://api.sample.example"
 

@@ -1,0 +1,68 @@
+"""`hub integrations`: checking stored credentials in bulk, resumably."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from hub.cli.output import current_keyring, fails_cleanly, print_json, print_table
+from hub.services import build_services
+from hub.storage.models import Project
+from hub.timestamps import to_iso
+from hub.verification import bulk as bulk_verify
+
+
+@click.group("integrations", cls=AppGroup)
+def integrations_group():
+    """Integrations."""
+
+
+@integrations_group.command("verify")
+@click.option("--project", "project_handles", multiple=True, help="A project handle (repeatable).")
+@click.option("--all", "all_projects", is_flag=True, help="Every integration of every project.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--restart", is_flag=True, help="Begin again instead of resuming an interrupted run.")
+@click.option("--json", "as_json", is_flag=True)
+@fails_cleanly
+def integrations_verify_command(project_handles, all_projects, concurrency, restart, as_json):
+    """Check stored credentials against their providers; exit 1 if any check failed."""
+    if bool(project_handles) == all_projects:
+        raise click.UsageError("Name the projects with --project P (repeatable), or pass --all.")
+    project_ids = None
+    if project_handles:
+        found = {p.handle: p.id for p in Project.select().where(Project.handle.in_(project_handles))}
+        missing = sorted(set(project_handles) - set(found))
+        if missing:
+            raise click.ClickException(f"No project {', '.join(missing)}. 'hub init' made 'default'.")
+        project_ids = sorted(found.values())
+    services = build_services(current_keyring(), current_app.extensions["hub.providers"],
+                              current_app.config)
+    state = bulk_verify.RunState(current_app.config["INSTANCE_PATH"],
+                                 "all" if all_projects else ",".join(sorted(project_handles)))
+    started, resumed = state.begin(restart)
+    if resumed:
+        click.echo(f"Resuming the run started at {to_iso(started)} (--restart begins again).", err=True)
+
+    def progress(done, total, outcome):
+        row = outcome.integration
+        verdict = "ok" if outcome.ok else (outcome.result["error"]["code"] if outcome.result else "not run")
+        click.echo(f"[{done}/{total}] {outcome.project_handle}/{row.name} ({row.provider}): {verdict}", err=True)
+
+    outcomes, skipped = bulk_verify.run(services, bulk_verify.select(project_ids), started=started,
+                                        resumed=resumed, concurrency=concurrency, progress=progress)
+    state.finish()
+    rows = [{"project": o.project_handle, "name": o.integration.name, "provider": o.integration.provider,
+             "id": o.integration.id, "ok": o.ok,
+             "code": (o.result["error"] or {}).get("code") if o.result else "not_run",
+             "message": (o.result["error"] or {}).get("message") if o.result else o.problem}
+            for o in outcomes]
+    failed = sum(1 for r in rows if not r["ok"])
+    if as_json:
+        print_json({"results": rows, "checked": len(rows), "failed": failed, "skipped": skipped})
+    else:
+        print_table(rows, ["project", "name", "provider", "ok", "code", "message"])
+        click.echo(f"{len(rows)} checked, {failed} failed, {skipped} skipped (checked earlier in this run)")
+    if failed:
+        sys.exit(1)

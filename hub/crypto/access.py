@@ -1,0 +1,65 @@
+"""Finding the root key and opening the keyring for a configured hub."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from hub.crypto.keyring import KeyRing
+from hub.crypto.root_key import load_root_key
+from hub.errors import CryptoError, KeyRingMissing, KeyringUnavailable, RootKeyError
+from hub.storage.models import bound
+
+
+def root_key_path(config) -> Path:
+    return Path(config["INSTANCE_PATH"]) / "root.key"
+
+
+def root_key(config) -> bytes | None:
+    return load_root_key(config.get("ROOT_KEY"), root_key_path(config))
+
+
+def open_keyring(config) -> KeyRing:
+    try:
+        key = root_key(config)
+    except RootKeyError as exc:
+        raise KeyringUnavailable(str(exc)) from None
+    if key is None:
+        raise KeyringUnavailable(
+            f"No root key: HUB_ROOT_KEY is not set and {root_key_path(config)} does not exist. "
+            "Run 'hub init' for a new hub, or restore the root key this database was created with.")
+    try:
+        return KeyRing.load(key)
+    except KeyRingMissing:
+        raise KeyringUnavailable("The database has no keyring yet. Run 'hub init' first.") from None
+    except CryptoError as exc:  # wrong root key, a damaged keyring
+        raise KeyringUnavailable(str(exc)) from None
+
+
+class LazyKeyRing:
+    """Opens the keyring on first use, once per process, so the app factory needs no database.
+
+    It opens it from its own app's database, whatever is bound where `get` is called.
+    """
+
+    def __init__(self, config, db):
+        self._config = config
+        self._db = db
+        self._keyring = None
+        self._lock = threading.Lock()
+
+    def get(self):
+        if self._keyring is None:
+            with self._lock:
+                if self._keyring is None:
+                    opened = self._db.is_closed()  # a request's own connection stays open
+                    try:
+                        with bound(self._db):
+                            self._keyring = open_keyring(self._config)
+                    finally:
+                        if opened and not self._db.is_closed():
+                            self._db.close()
+        return self._keyring
+
+
+def init_app(app) -> None:
+    app.extensions["hub.keyring"] = LazyKeyRing(app.config, app.extensions["hub.db"])

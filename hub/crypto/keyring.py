@@ -1,0 +1,390 @@
+"""The keyring and sealed records.
+
+Three layers:
+
+- The **root key** (32 bytes, base64 in `HUB_ROOT_KEY` or the instance folder's `root.key`) never
+  enters the database. It encrypts only the keyring.
+- The **keyring** is the `keyring` table (`models.KeyringEntry`): random 32-byte keys, each wrapped by
+  the root key with XChaCha20-Poly1305, with associated data binding the wrapped key to its id and
+  purpose (so rows cannot be swapped). Data keys (`dk_...`) seal records: exactly one is `primary`
+  (new seals), `active` ones still open what they sealed, `retired` ones protect nothing any more.
+  One `mac` key (id `mac`) is the source of the keyed hashes (fingerprints, the API-key pepper).
+- A **sealed record** is `(key_id, nonce || ciphertext)` under a data key, with associated data
+  chosen by the caller (e.g. the row's table, id and column) so a ciphertext cannot be moved to
+  another row.
+
+"Primary" means primary in the database right now: `seal` reads the primary's id on every call (one
+indexed query), so `hub crypto rotate` in one process is followed at once by every server process.
+
+Nothing here puts plaintext or key material in a repr or an exception message.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from typing import NamedTuple
+
+import nacl.bindings
+import nacl.encoding
+import nacl.exceptions
+import nacl.hash
+import nacl.utils
+from peewee import IntegrityError, fn
+
+from hub.crypto.root_key import _check_root_key
+from hub.errors import (
+    DecryptionFailed,
+    KeyRingCorrupt,
+    KeyRingMissing,
+    RootKeyMismatch,
+)
+from hub.storage import models
+from hub.storage.models import KeyringEntry, database, utcnow
+
+_KEY_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_KEYBYTES  # 32
+
+
+_NONCE_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES  # 24
+
+
+_TAG_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_ABYTES  # 16
+
+
+# KeyringEntry.purpose and .state values.
+DATA = "data"
+
+
+MAC = "mac"
+
+
+PRIMARY = "primary"
+
+
+ACTIVE = "active"
+
+
+RETIRED = "retired"
+
+
+MAC_KEY_ID = "mac"  # fixed, so two concurrent initializations collide on the primary key
+
+
+_DATA_KEY_ID = re.compile(r"dk_[0-9a-f]{12}\Z")
+
+
+# Domain separation: the associated data of each use starts with its own label.
+_WRAP_AD = b"hub-keyring-v1\x00"
+
+
+_SEAL_AD = b"hub-seal-v1\x00"
+
+
+_FINGERPRINT_PERSON = b"hub-fingerprint"  # BLAKE2b personalisation: at most 16 bytes
+
+
+_PEPPER_PERSON = b"hub-api-pepper"
+
+
+_MISMATCH = ("The root key does not open the keyring stored in this database. Set HUB_ROOT_KEY or "
+             "the root.key file to the key this database was created with; a new key is never made "
+             "over existing data.")
+
+
+def _wrap_ad(entry_id: str, purpose: str) -> bytes:
+    return _WRAP_AD + entry_id.encode() + b"\x00" + purpose.encode()
+
+
+def _wrap(root_key: bytes, entry_id: str, purpose: str, key: bytes) -> bytes:
+    """nonce || XChaCha20-Poly1305(key), bound to the entry's id and purpose."""
+    nonce = nacl.utils.random(_NONCE_BYTES)
+    return nonce + nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        key, _wrap_ad(entry_id, purpose), nonce, root_key)
+
+
+def _unwrap(root_key: bytes, entry_id: str, purpose: str, wrapped: bytes) -> bytes:
+    """The key of an entry; RootKeyMismatch when the root key does not open it."""
+    wrapped = bytes(wrapped)  # PostgreSQL hands back a memoryview
+    if len(wrapped) != _NONCE_BYTES + _KEY_BYTES + _TAG_BYTES:
+        raise KeyRingCorrupt(f"Keyring entry {entry_id} has a wrapped key of the wrong length.")
+    try:
+        key = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            wrapped[_NONCE_BYTES:], _wrap_ad(entry_id, purpose), wrapped[:_NONCE_BYTES], root_key)
+    except nacl.exceptions.CryptoError:
+        raise RootKeyMismatch(f"{_MISMATCH} (Keyring entry {entry_id} does not open.)") from None
+    return key
+
+
+def _new_data_key_id() -> str:
+    return "dk_" + secrets.token_hex(6)
+
+
+def _subkey(mac_key: bytes, person: bytes) -> bytes:
+    return nacl.hash.blake2b(b"hub-subkey-v1", digest_size=32, key=mac_key, person=person,
+                             encoder=nacl.encoding.RawEncoder)
+
+
+def _lock_keyring() -> None:
+    """Inside a transaction: take the keyring's write lock by touching the mac row.
+
+    A no-op UPDATE is a row lock on PostgreSQL (a concurrent rotate waits, then sees this one's
+    primary) and the database write lock on SQLite, so keyring changes are serialised on both.
+    """
+    touched = (KeyringEntry.update(state=KeyringEntry.state)
+               .where(KeyringEntry.id == MAC_KEY_ID).execute())
+    if not touched:
+        raise KeyRingMissing("The database holds no keyring (no mac key). Run 'hub init' first.")
+
+
+class Sealed(NamedTuple):
+    """A sealed record: the id of the data key that sealed it, and nonce || ciphertext."""
+
+    key_id: str
+    ciphertext: bytes
+
+    def __repr__(self):
+        return f"Sealed(key_id={self.key_id!r}, ciphertext=<{len(self.ciphertext)} bytes>)"
+
+
+class _Keys:
+    """One immutable snapshot of the unwrapped keyring; replaced whole on reload."""
+
+    __slots__ = ("primary_id", "data", "fingerprint_key", "pepper")
+
+    def __init__(self, primary_id: str, data: dict[str, bytes], mac_key: bytes):
+        self.primary_id = primary_id
+        self.data = data
+        self.fingerprint_key = _subkey(mac_key, _FINGERPRINT_PERSON)
+        self.pepper = _subkey(mac_key, _PEPPER_PERSON)
+
+    def __repr__(self):
+        return f"<keys primary={self.primary_id} data={sorted(self.data)}>"
+
+
+def _read_keys(root_key: bytes) -> _Keys:
+    """Load and unwrap every keyring entry in one query (one consistent snapshot)."""
+    rows = list(KeyringEntry.select(KeyringEntry.id, KeyringEntry.purpose, KeyringEntry.state,
+                                    KeyringEntry.wrapped).tuples())
+    if not rows:
+        raise KeyRingMissing("The database holds no keyring yet. Run 'hub init' to create one.")
+    mac_key = None
+    primaries = []
+    data = {}
+    for entry_id, purpose, state, wrapped in rows:
+        key = _unwrap(root_key, entry_id, purpose, wrapped)
+        if purpose == MAC and entry_id == MAC_KEY_ID:
+            mac_key = key
+        elif purpose == DATA:
+            # Retired keys are loaded too: "retired" means nothing is known to need them, and a
+            # seal racing with a rotation may still have used one a moment before.
+            data[entry_id] = key
+            if state == PRIMARY:
+                primaries.append(entry_id)
+    if mac_key is None:
+        raise KeyRingCorrupt("The keyring has no mac key. Restore the database's keyring table "
+                             "from a backup; a new key is never made over existing data.")
+    if len(primaries) != 1:
+        raise KeyRingCorrupt(f"The keyring has {len(primaries)} primary data keys instead of one. "
+                             "Restore the keyring table from a backup, or mark one primary.")
+    return _Keys(primaries[0], data, mac_key)
+
+
+class KeyRing:
+    """The unwrapped keyring of one database, shared by the threads of a process.
+
+    Obtain one with `KeyRing.load(root_key)` (an existing keyring) or `KeyRing.initialize(root_key)`
+    (creates one if the database has none). Reloads itself when another process rotates.
+    """
+
+    def __init__(self, root_key: bytes, keys: _Keys):
+        self._root_key = _check_root_key(root_key)
+        self._keys = keys
+        self._reload_lock = threading.Lock()
+
+    def __repr__(self):
+        keys = self._keys
+        return f"<KeyRing primary={keys.primary_id} data_keys={sorted(keys.data)}>"
+
+    # Pickling would copy key material somewhere unknown.
+    def __reduce__(self):
+        raise TypeError("A KeyRing holds key material and cannot be pickled.")
+
+    @classmethod
+    def load(cls, root_key: bytes) -> "KeyRing":
+        """The keyring stored in the database. Raises KeyRingMissing (none stored), RootKeyMismatch
+        (the root key does not open it) or KeyRingCorrupt. Never writes."""
+        root_key = _check_root_key(root_key)
+        return cls(root_key, _read_keys(root_key))
+
+    @classmethod
+    def initialize(cls, root_key: bytes) -> "KeyRing":
+        """Create the keyring (a primary data key and the mac key) if the database has none, then
+        load it. Concurrent calls yield one keyring: the database settles it on the mac key's fixed
+        id. Over an existing keyring this is `load` (and so raises RootKeyMismatch for a wrong key).
+        """
+        root_key = _check_root_key(root_key)
+        if not KeyringEntry.select().exists():
+            now = utcnow()
+            data_id = _new_data_key_id()
+            try:
+                with database.atomic():
+                    # The mac row first: a write before any read, so a concurrent initialize blocks
+                    # here (or fails on the primary key) instead of both reading an empty table.
+                    KeyringEntry.insert(
+                        id=MAC_KEY_ID, purpose=MAC, state=ACTIVE, created_at=now, state_changed_at=now,
+                        wrapped=_wrap(root_key, MAC_KEY_ID, MAC, nacl.utils.random(_KEY_BYTES)),
+                    ).execute()
+                    if KeyringEntry.select().where(KeyringEntry.id != MAC_KEY_ID).exists():
+                        raise _NotEmpty  # data keys without a mac key: never build over them
+                    KeyringEntry.insert(
+                        id=data_id, purpose=DATA, state=PRIMARY, created_at=now, state_changed_at=now,
+                        wrapped=_wrap(root_key, data_id, DATA, nacl.utils.random(_KEY_BYTES)),
+                    ).execute()
+            except (IntegrityError, _NotEmpty):
+                pass  # another process made the keyring a moment ago, or one is there: load it
+        return cls.load(root_key)
+
+    # --- sealing ----------------------------------------------------------------------------------
+
+    def seal(self, plaintext: bytes, aad: bytes) -> Sealed:
+        """Encrypt under the current primary data key, with a fresh random 24-byte nonce."""
+        _require_bytes(plaintext=plaintext, aad=aad)
+        keys = self._keys
+        current = self._primary_id_in_database()
+        if current != keys.primary_id:
+            keys = self._reload(lambda k: k.primary_id == current)
+        key_id = keys.primary_id
+        nonce = nacl.utils.random(_NONCE_BYTES)
+        ciphertext = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+            bytes(plaintext), _seal_ad(key_id, aad), nonce, keys.data[key_id])
+        return Sealed(key_id, nonce + ciphertext)
+
+    def open_sealed(self, key_id: str, ciphertext: bytes, aad: bytes) -> bytes:
+        """The plaintext of a sealed record; DecryptionFailed (naming the key id) on any failure."""
+        _require_bytes(ciphertext=ciphertext, aad=aad)
+        key_id = str(key_id)
+        keys = self._keys
+        if key_id not in keys.data and _DATA_KEY_ID.match(key_id):
+            keys = self._reload(lambda k: key_id in k.data)  # made by a rotation elsewhere
+        key = keys.data.get(key_id)
+        if key is None:
+            raise DecryptionFailed(f"Cannot open a record sealed with data key {key_id}: the keyring "
+                                   "has no such key.")
+        ciphertext = bytes(ciphertext)
+        if len(ciphertext) < _NONCE_BYTES + _TAG_BYTES:
+            raise DecryptionFailed(f"Cannot open a record sealed with data key {key_id}: the "
+                                   "ciphertext is truncated.")
+        try:
+            return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+                ciphertext[_NONCE_BYTES:], _seal_ad(key_id, aad), ciphertext[:_NONCE_BYTES], key)
+        except nacl.exceptions.CryptoError:
+            raise DecryptionFailed(f"Cannot open a record sealed with data key {key_id}: the "
+                                   "ciphertext was altered or belongs to another record "
+                                   "(associated data differs).") from None
+
+    # --- keyed hashes (the mac key; stable across data-key rotations) ---------------------------
+
+    def fingerprint(self, data: bytes) -> str:
+        """Keyed BLAKE2b of `data` (hex, 64 chars): detects changes without revealing content."""
+        _require_bytes(data=data)
+        return nacl.hash.blake2b(bytes(data), digest_size=32, key=self._keys.fingerprint_key,
+                                 encoder=nacl.encoding.HexEncoder).decode()
+
+    def hash_api_key_secret(self, secret: str) -> str:
+        """Keyed BLAKE2b of an API key secret under the pepper (hex, 64 chars): what is stored."""
+        if not isinstance(secret, str):
+            raise TypeError("secret must be str")
+        return nacl.hash.blake2b(secret.encode("utf-8"), digest_size=32, key=self._keys.pepper,
+                                 encoder=nacl.encoding.HexEncoder).decode()
+
+    # --- administration ---------------------------------------------------------------------------
+
+    def rotate(self) -> str:
+        """Make a new data key primary (the previous primary becomes active) in one transaction.
+        Every process seals with it from its next seal on. Returns the new key's id."""
+        new_id = _new_data_key_id()
+        wrapped = _wrap(self._root_key, new_id, DATA, nacl.utils.random(_KEY_BYTES))
+        with database.atomic():
+            _lock_keyring()
+            self._check_root_key_still_opens()
+            now = utcnow()
+            (KeyringEntry.update(state=ACTIVE, state_changed_at=now)
+             .where((KeyringEntry.purpose == DATA) & (KeyringEntry.state == PRIMARY)).execute())
+            KeyringEntry.insert(id=new_id, purpose=DATA, state=PRIMARY, wrapped=wrapped,
+                                created_at=now, state_changed_at=now).execute()
+        self._reload(lambda k: new_id in k.data)
+        return new_id
+
+    def status(self) -> list[dict]:
+        """Every data key, oldest first: {id, state, created_at, state_changed_at, ciphertexts},
+        where `ciphertexts` counts the sealed columns (models.SEALED_COLUMNS) it still protects."""
+        counts: dict[str, int] = {}
+        for model, prefix in models.SEALED_COLUMNS:
+            key_column = getattr(model, f"{prefix}_key_id")
+            ciphertext_column = getattr(model, f"{prefix}_ciphertext")
+            query = (model.select(key_column, fn.COUNT(key_column))
+                     .where(key_column.is_null(False) & ciphertext_column.is_null(False))
+                     .group_by(key_column).tuples())
+            for key_id, count in query:
+                counts[key_id] = counts.get(key_id, 0) + count
+        rows = (KeyringEntry.select(KeyringEntry.id, KeyringEntry.state, KeyringEntry.created_at,
+                                    KeyringEntry.state_changed_at)
+                .where(KeyringEntry.purpose == DATA)
+                .order_by(KeyringEntry.created_at, KeyringEntry.id).tuples())
+        return [{"id": key_id, "state": state, "created_at": created_at,
+                 "state_changed_at": state_changed_at, "ciphertexts": counts.get(key_id, 0)}
+                for key_id, state, created_at, state_changed_at in rows]
+
+    # Where `hub crypto rotate-root` goes: `rewrap_keyring(new_root_key)` = in one transaction,
+    # `_lock_keyring()`, `_check_root_key_still_opens()`, then for every row
+    # `wrapped = _wrap(new, id, purpose, _unwrap(old, id, purpose, wrapped))`; afterwards replace
+    # `self._root_key`. Other running processes keep their unwrapped keys but fail (RootKeyMismatch)
+    # on their next reload: restart them with the new key.
+    #
+    # Where `hub crypto rewrap` goes (a separate module walking models.SEALED_COLUMNS): per model and
+    # prefix, batches of rows whose `<prefix>_key_id` is not the primary, ordered by primary key
+    # (resumable: a rerun just finds fewer rows); per row `open_sealed` with `row.sealed_aad(prefix)`,
+    # `seal` again, and an UPDATE ... WHERE id = row.id AND <prefix>_key_id = old id (so a write that
+    # raced with it is never overwritten). A key whose count in `status()` reaches 0 may then be
+    # marked retired (in a transaction under `_lock_keyring()`).
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _primary_id_in_database(self) -> str:
+        ids = list(KeyringEntry.select(KeyringEntry.id)
+                   .where((KeyringEntry.purpose == DATA) & (KeyringEntry.state == PRIMARY))
+                   .limit(2).tuples())
+        if len(ids) != 1:
+            if not ids and not KeyringEntry.select().exists():
+                raise KeyRingMissing("The database holds no keyring any more. Restore it from a "
+                                     "backup; sealed records cannot be opened without it.")
+            raise KeyRingCorrupt(f"The keyring has {len(ids)} primary data keys instead of one.")
+        return ids[0][0]
+
+    def _reload(self, satisfied) -> _Keys:
+        """Reload the keyring unless another thread already has a snapshot that `satisfied`."""
+        with self._reload_lock:
+            keys = self._keys
+            if not satisfied(keys):
+                keys = _read_keys(self._root_key)
+                self._keys = keys
+            return keys
+
+    def _check_root_key_still_opens(self) -> None:
+        wrapped = (KeyringEntry.select(KeyringEntry.wrapped)
+                   .where(KeyringEntry.id == MAC_KEY_ID).scalar())
+        _unwrap(self._root_key, MAC_KEY_ID, MAC, wrapped)
+
+
+class _NotEmpty(Exception):
+    pass
+
+
+def _seal_ad(key_id: str, aad: bytes) -> bytes:
+    return _SEAL_AD + key_id.encode() + b"\x00" + bytes(aad)
+
+
+def _require_bytes(**values) -> None:
+    for name, value in values.items():
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{name} must be bytes, not {type(value).__name__}")

@@ -1,0 +1,96 @@
+"""Reading integrations: the API record (never a credential value), status, queries, and opening sealed credentials."""
+from __future__ import annotations
+
+import datetime
+import json
+
+import peewee
+
+from hub import crypto
+from hub.errors import Corrupted, NotFound
+from hub.plugins.describe import secret_fields
+from hub.sdk import Provider
+from hub.storage.models import Integration, IntegrationTag, Project, database, utcnow
+from hub.tenancy import Principal, find_project
+from hub.tenancy import permissions as perms
+
+SETTABLE_STATUSES = ("active", "inactive")
+
+
+def effective_status(row: Integration, now: datetime.datetime | None = None) -> str:
+    if row.status == "inactive":
+        return "inactive"
+    now = now or utcnow()
+    if row.expired_reason or (row.expires_at is not None and row.expires_at <= now):
+        return "expired"
+    return "active"
+
+
+def _status_condition(status: str, now: datetime.datetime):
+    expired = Integration.expired_reason.is_null(False) | (
+        Integration.expires_at.is_null(False) & (Integration.expires_at <= now))
+    if status == "inactive":
+        return Integration.status == "inactive"
+    if status == "expired":
+        return (Integration.status == "active") & expired
+    return (Integration.status == "active") & ~expired
+
+
+def to_record(row: Integration, project_handle: str | None, provider: Provider | None) -> dict:
+    """The API's integration record. Credential values never appear in it."""
+    config = dict(row.config)
+    if provider is not None:  # belt and braces: a config field a plugin marks secret is not shown
+        for name in secret_fields(provider.config_schema):
+            config.pop(name, None)
+    return {
+        "id": row.id, "project": project_handle, "name": row.name, "provider": row.provider,
+        "auth_type": row.auth_type, "display_name": row.display_name, "description": row.description,
+        "config": config, "tags": row.tags, "status": effective_status(row),
+        "credentials": {"fields": row.credential_fields, "fingerprint": row.fingerprint,
+                        "updated_at": row.credentials_updated_at},
+        "expires_at": row.expires_at, "last_verification": row.last_verification,
+        "created_at": row.created_at, "updated_at": row.updated_at,
+    }
+
+
+def list_query(principal: Principal, project_ref: str, *, provider: str | None = None,
+               status: str | None = None, tag: str | None = None):
+    principal.require(perms.INTEGRATIONS_READ)
+    project = find_project(principal, project_ref)
+    query = Integration.select().where(Integration.project == project.id)
+    if provider:
+        query = query.where(Integration.provider == provider)
+    if status:
+        query = query.where(_status_condition(status, utcnow()))
+    if tag:
+        tagged = IntegrationTag.select(IntegrationTag.integration).where(IntegrationTag.tag == tag)
+        query = query.where(Integration.id.in_(tagged))
+    return project, query
+
+
+def find_in_project(project: Project, integration_id: str, *, for_update: bool = False) -> Integration:
+    query = Integration.select().where(
+        (Integration.project == project.id) & (Integration.id == integration_id))
+    if for_update and not isinstance(database.obj, peewee.SqliteDatabase):
+        query = query.for_update()  # SQLite's BEGIN IMMEDIATE already holds the write lock
+    row = query.first()
+    if row is None:
+        raise NotFound(f"No integration '{integration_id}' in project '{project.handle}'.")
+    return row
+
+
+def get(principal: Principal, project_ref: str, integration_id: str) -> tuple[Project, Integration]:
+    principal.require(perms.INTEGRATIONS_READ)
+    project = find_project(principal, project_ref)
+    return project, find_in_project(project, integration_id)
+
+
+def open_credentials(keyring, row: Integration) -> dict:
+    """The decrypted credentials. Callers that return them must be the audited door."""
+    try:
+        plaintext = keyring.open_sealed(row.credentials_key_id, row.credentials_ciphertext, row.sealed_aad())
+    except crypto.DecryptionFailed:
+        raise Corrupted(f"The stored credentials of integration '{row.id}' do not decrypt (key "
+                        f"{row.credentials_key_id}): the row was altered or its data key is gone. "
+                        "Send the credentials again with PUT.") from None
+    return json.loads(plaintext)

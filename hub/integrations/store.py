@@ -1,0 +1,169 @@
+"""Writing integrations: create, update, delete and copy, with credentials sealed to their row."""
+from __future__ import annotations
+
+import json
+
+import peewee
+
+from hub.errors import Conflict, InvalidInput, NotFound, invalid_field
+from hub.integrations.records import find_in_project, open_credentials
+from hub.integrations.validation import (
+    auth_method_for,
+    loaded_provider,
+    normalized_tags,
+    provider_named,
+    refuse_host_change_without_credentials,
+    validate_against,
+)
+from hub.services import Services
+from hub.storage.models import Integration, IntegrationTag, Project, database, new_id, utcnow
+from hub.tenancy import Principal, find_project
+from hub.tenancy import permissions as perms
+from hub.verification.record import apply_result, run_for
+
+
+def _canonical(credentials: dict) -> bytes:
+    return json.dumps(credentials, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _seal_credentials(keyring, row: Integration, credentials: dict) -> None:
+    canonical = _canonical(credentials)
+    sealed = keyring.seal(canonical, row.sealed_aad())
+    row.credentials_key_id = sealed.key_id
+    row.credentials_ciphertext = sealed.ciphertext
+    row.credential_fields = sorted(credentials)
+    row.fingerprint = keyring.fingerprint(canonical)
+    row.credentials_updated_at = utcnow()
+
+
+def _replace_tags(row: Integration) -> None:
+    IntegrationTag.delete().where(IntegrationTag.integration == row.id).execute()
+    if row.tags:
+        IntegrationTag.insert_many([{"integration": row.id, "tag": t} for t in row.tags]).execute()
+
+
+def _name_taken(provider: str, name: str) -> Conflict:
+    return Conflict(f"A '{provider}' integration named '{name}' already exists in this project; "
+                    "choose another name.", errors={"name": ["Already taken for this provider."]})
+
+
+def _insert(keyring, row: Integration, credentials: dict, name_taken: Conflict) -> None:
+    """Seal the credentials for this new row and store it; the unique index settles name races."""
+    _seal_credentials(keyring, row, credentials)
+    try:
+        with database.atomic():
+            row.save(force_insert=True)
+            _replace_tags(row)
+    except peewee.IntegrityError:
+        if not Project.select().where(Project.id == row.project_id).exists():
+            raise NotFound("The project was deleted while the integration was being created.") from None
+        raise name_taken from None
+
+
+def create(services: Services, principal: Principal, project_ref: str, data: dict, *,
+           verify: bool = False) -> tuple[Project, Integration]:
+    principal.require(perms.INTEGRATIONS_WRITE)
+    project = find_project(principal, project_ref)
+    provider = provider_named(services.providers, data["provider"])
+    method = auth_method_for(provider, data.get("auth_type"))
+    credentials = validate_against(method.credentials_schema, data["credentials"], "credentials")
+    config = validate_against(provider.config_schema, data.get("config") or {}, "config")
+    row = Integration(
+        id=new_id(), org=project.org_id, project=project.id, name=data["name"],
+        provider=provider.name, auth_type=method.id, display_name=data.get("display_name"),
+        description=data.get("description"), config=config, tags=normalized_tags(data.get("tags")),
+        status="active", expires_at=data.get("expires_at"))
+    if verify:
+        result = run_for(services, provider, method.id, credentials, config)
+        if not result["ok"]:
+            error = result["error"]
+            raise InvalidInput(f"The provider's check failed ({error['code']}): {error['message']} "
+                               "Nothing was stored.", errors={"credentials": [error["message"]]},
+                               verification=result)
+        apply_result(row, result)
+    _insert(services.keyring, row, credentials, _name_taken(provider.name, row.name))
+    return project, row
+
+
+def update(services: Services, principal: Principal, project_ref: str, integration_id: str,
+           changes: dict) -> tuple[Project, Integration]:
+    """PUT: each field given replaces that field whole; omitted fields stay."""
+    principal.require(perms.INTEGRATIONS_WRITE)
+    project = find_project(principal, project_ref)
+    try:
+        with database.atomic():
+            row = find_in_project(project, integration_id, for_update=True)
+            _apply_changes(services, row, changes)
+            row.save()
+            if "tags" in changes:
+                _replace_tags(row)
+    except peewee.IntegrityError:
+        raise _name_taken(row.provider, changes.get("name", "")) from None
+    return project, row
+
+
+def _apply_changes(services: Services, row: Integration, changes: dict) -> None:
+    if "provider" in changes and changes["provider"] != row.provider:
+        raise invalid_field("provider", f"An integration's provider cannot change (it is "
+                                        f"'{row.provider}'); create a new integration instead.")
+    provider = loaded_provider(services.providers, row)
+    auth_type = changes.get("auth_type", row.auth_type)
+    new_credentials = changes.get("credentials")
+    if auth_type != row.auth_type and new_credentials is None:
+        raise invalid_field("credentials", "Required when auth_type changes: the credentials of "
+                                           f"'{auth_type}' differ from those of '{row.auth_type}'.")
+    method = auth_method_for(provider, auth_type)
+    if "config" in changes:
+        config = validate_against(provider.config_schema, changes["config"] or {}, "config")
+        if new_credentials is None:
+            refuse_host_change_without_credentials(provider, row.config, config)
+        row.config = config
+    if new_credentials is not None:
+        credentials = validate_against(method.credentials_schema, new_credentials, "credentials")
+        row.auth_type = method.id
+        _seal_credentials(services.keyring, row, credentials)
+        # New credentials revive an expired integration: the old token's expiry and the check
+        # that found it expired or revoked were about the old credentials.
+        row.expired_reason = None
+        if "expires_at" not in changes and row.expires_at is not None and row.expires_at <= utcnow():
+            row.expires_at = None
+    for field in ("name", "display_name", "description", "expires_at"):
+        if field in changes:
+            setattr(row, field, changes[field])
+    if "status" in changes:
+        row.status = changes["status"]
+    if "tags" in changes:
+        row.tags = normalized_tags(changes["tags"])
+    row.updated_at = utcnow()
+
+
+def delete(principal: Principal, project_ref: str, integration_id: str) -> None:
+    """The record goes, and its ciphertext with it."""
+    principal.require(perms.INTEGRATIONS_WRITE)
+    project = find_project(principal, project_ref)
+    with database.atomic():
+        row = find_in_project(project, integration_id, for_update=True)
+        Integration.delete().where(Integration.id == row.id).execute()
+
+
+def copy(services: Services, principal: Principal, project_ref: str, source_project_ref: str,
+         source_integration_id: str, name: str | None = None) -> tuple[Project, Integration]:
+    """Clone config and credentials into this project, resealed for the new row."""
+    principal.require(perms.INTEGRATIONS_WRITE)
+    principal.require(perms.INTEGRATIONS_READ)
+    project = find_project(principal, project_ref)
+    source_project = find_project(principal, source_project_ref)  # another org: 404
+    if source_project.org_id != project.org_id:
+        raise NotFound(f"No project '{source_project_ref}' that this key can see.")
+    source = find_in_project(source_project, source_integration_id)
+    credentials = open_credentials(services.keyring, source)
+    row = Integration(
+        id=new_id(), org=project.org_id, project=project.id, name=name or source.name,
+        provider=source.provider, auth_type=source.auth_type, display_name=source.display_name,
+        description=source.description, config=source.config, tags=source.tags,
+        status=source.status, expired_reason=source.expired_reason, expires_at=source.expires_at)
+    _insert(services.keyring, row, credentials, Conflict(
+        f"A '{row.provider}' integration named '{row.name}' already exists in project "
+        f"'{project.handle}'; give the copy another name with \"name\".",
+        errors={"name": ["Already taken for this provider."]}))
+    return project, row

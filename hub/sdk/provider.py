@@ -1,0 +1,67 @@
+"""What a provider plugin declares: the provider and its auth methods.
+
+A plugin builds one `Provider` per third-party service and hands it to the `register` callback of
+the `hub_register_providers` hook. The hub validates the declaration, derives the JSON Schemas and
+UI metadata from the marshmallow schemas, and calls `verify` with decrypted credentials.
+
+Marshmallow field metadata understood by the hub (all optional):
+  secret: bool        the value is a credential: encrypted, never returned, `writeOnly` in JSON Schema
+  display_name: str   label for a UI
+  description: str    help text for a UI
+  ui_hint: str        e.g. "password", "textarea", "url"
+  options: list       allowed values, for a select box
+  host: bool          the value chooses the server that credentials are sent to (a URL); changing it
+                      without re-sending the credentials is refused
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import marshmallow
+
+from hub.sdk.http import HttpClient
+from hub.sdk.results import VerificationResult
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthMethod:
+    """One way to authenticate to a provider (a token, an app, basic auth ...)."""
+
+    id: str
+    display_name: str
+    credentials_schema: type[marshmallow.Schema]
+    description: str = ""
+    default: bool = False
+
+
+VerifyFunction = Callable[[str, dict, dict, HttpClient], VerificationResult]
+"""verify(auth_type, credentials, config, http) -> VerificationResult"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Provider:
+    """A third-party service whose credentials the hub keeps."""
+
+    name: str  # ^[a-z][a-z0-9_-]{0,62}$, unique across all plugins
+    display_name: str
+    description: str
+    version: str
+    auth_methods: tuple[AuthMethod, ...]
+    config_schema: type[marshmallow.Schema]
+    verify: VerifyFunction | None = None
+    # Filled in by the hub when it registers the provider: the distribution it came from.
+    package: str | None = None
+
+    @property
+    def default_auth_method(self) -> AuthMethod:
+        for method in self.auth_methods:
+            if method.default:
+                return method
+        return self.auth_methods[0]
+
+    def auth_method(self, auth_type: str) -> AuthMethod | None:
+        for method in self.auth_methods:
+            if method.id == auth_type:
+                return method
+        return None

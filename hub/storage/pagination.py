@@ -1,0 +1,59 @@
+"""Keyset pagination with opaque cursors.
+
+Every list is ordered by its table's primary key (time-ordered UUIDv7 ids) or another unique
+sort key and resumes after the last key seen, so a page costs one index range scan at any depth.
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from typing import Any, Callable
+
+from hub.errors import invalid_field
+from hub.storage.storable_text import unstorable
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+@dataclasses.dataclass
+class Page:
+    items: list
+    next_cursor: str | None
+    has_more: bool
+
+
+def encode_cursor(after: str) -> str:
+    raw = json.dumps({"after": after}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
+        if not isinstance(after, str) or not after or unstorable(after):
+            raise ValueError
+        return after
+    except Exception:  # anything that does not decode is the caller's mistake, not ours
+        raise invalid_field("cursor", "Not a cursor this API returned; start again without it.") from None
+
+
+def paginate(query, key_field, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None,
+             key_of: Callable[[Any], Any] | None = None, key_type: Callable[[str], Any] = str) -> Page:
+    """One page of a peewee query, ascending by `key_field` (a unique, indexed column).
+    `key_type` turns the cursor's key back into the column's type (e.g. int)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise invalid_field("limit", f"Must be between 1 and {MAX_LIMIT}.")
+    if cursor:
+        try:
+            after = key_type(decode_cursor(cursor))
+        except ValueError:
+            raise invalid_field("cursor", "Not a cursor this API returned; start again without it.") from None
+        query = query.where(key_field > after)
+    rows = list(query.order_by(key_field).limit(limit + 1))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    key_of = key_of or (lambda row: getattr(row, key_field.name))
+    return Page(rows, encode_cursor(str(key_of(rows[-1]))) if has_more else None, has_more)

@@ -1,0 +1,131 @@
+"""API keys: creating (never granting more than the creator has), authenticating a bearer secret, revoking."""
+from __future__ import annotations
+
+import datetime
+
+import peewee
+
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, invalid_field
+from hub.storage.models import ApiKey, database, utcnow
+from hub.storage.prepared import Prepared, slot
+from hub.storage.storable_text import unstorable
+from hub.tenancy import permissions as perms
+from hub.tenancy import tokens as api_key_tokens
+from hub.tenancy.principal import Principal
+from hub.tenancy.projects import find_project
+
+
+def _expand(role: str | None, permissions: list[str] | None) -> frozenset[str]:
+    if role is not None and role not in perms.ROLES:
+        raise invalid_field("role", f"Unknown role; use one of {', '.join(perms.ROLES)}.")
+    granted = set(perms.ROLES[role]) if role else set()
+    for index, name in enumerate(permissions or ()):
+        if name not in perms.ALL:
+            raise invalid_field(f"permissions.{index}", f"Unknown permission '{name}'.")
+        granted.add(name)
+    if not granted:
+        raise InvalidInput("Give a role or a list of permissions.",
+                           errors={"role": ["Give a role or permissions."]})
+    return frozenset(granted)
+
+
+def _resolve_projects(principal: Principal, refs: list[str] | None) -> frozenset[str] | None:
+    if refs is None:
+        if principal.project_ids is not None:
+            raise Forbidden("This key reaches only some projects, so it cannot make a key for every "
+                            "project; name the projects.")
+        return None
+    ids = set()
+    for index, ref in enumerate(refs):
+        try:
+            ids.add(find_project(principal, ref).id)
+        except NotFound:
+            raise invalid_field(f"projects.{index}", f"No project '{ref}' that this key can see.") from None
+    return frozenset(ids)
+
+
+def create_api_key(keyring, principal: Principal, *, name: str, role: str | None = None,
+                   permissions: list[str] | None = None, projects: list[str] | None = None,
+                   expires_at: datetime.datetime | None = None) -> tuple[ApiKey, str]:
+    """A new key and its secret, which is returned here once and stored only as a keyed hash."""
+    principal.require(perms.KEYS_ADMIN)
+    problem = unstorable(name) if isinstance(name, str) else "Must be text."
+    if problem is None and not 1 <= len(name) <= 255:
+        problem = "Must be 1-255 characters."
+    if problem:
+        raise invalid_field("name", problem)
+    if not role and not permissions:
+        role = "member"
+    granted = _expand(role, permissions)
+    lacking = granted - principal.permissions
+    if lacking:
+        raise Forbidden(f"A key cannot grant what it lacks: {', '.join(sorted(lacking))}.")
+    project_ids = _resolve_projects(principal, projects)
+    if expires_at is not None and expires_at <= utcnow():
+        raise invalid_field("expires_at", "Must be in the future.")
+    secret = api_key_tokens.new_secret()
+    try:
+        with database.atomic():
+            key = ApiKey.create(
+                org=principal.org_id, name=name, public_id=api_key_tokens.new_public_id(),
+                secret_hash=keyring.hash_api_key_secret(secret),
+                role=role if granted == perms.ROLES.get(role) else None,
+                permissions=sorted(granted),
+                projects=sorted(project_ids) if project_ids is not None else None,
+                created_by=principal.key_id, expires_at=expires_at)
+    except peewee.IntegrityError:
+        raise Conflict(f"An API key named '{name}' already exists in this org.",
+                       errors={"name": ["Already taken."]}) from None
+    return key, secret
+
+
+_KEY_BY_SECRET_HASH = Prepared(ApiKey, lambda: ApiKey.select().where(
+    ApiKey.secret_hash == slot("secret_hash")).limit(1))
+
+
+def authenticate(keyring, secret: str | None) -> Principal:
+    """The principal behind a bearer secret, or Unauthenticated. Malformed strings cost no query."""
+    if not secret or not api_key_tokens.is_well_formed_secret(secret):
+        raise Unauthenticated("Missing or malformed API key. Send 'Authorization: Bearer hub_sk_...'.")
+    key = _KEY_BY_SECRET_HASH.first(secret_hash=keyring.hash_api_key_secret(secret))
+    if key is None:
+        raise Unauthenticated("Unknown API key.")
+    if key.revoked_at is not None:
+        raise Unauthenticated("This API key was revoked.")
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        raise Unauthenticated("This API key has expired.")
+    return principal_of(key)
+
+
+def principal_of(key: ApiKey) -> Principal:
+    return Principal(
+        org_id=key.org_id, permissions=frozenset(key.permissions),
+        project_ids=frozenset(key.projects) if key.projects is not None else None,
+        key_id=key.id, actor=key.public_id)
+
+
+def api_key_query(principal: Principal):
+    principal.require(perms.KEYS_ADMIN)
+    return ApiKey.select().where(ApiKey.org == principal.org_id)
+
+
+def find_api_key(principal: Principal, key_id: str) -> ApiKey:
+    key = api_key_query(principal).where((ApiKey.id == key_id) | (ApiKey.public_id == key_id)).first()
+    if key is None:
+        raise NotFound(f"No API key '{key_id}' in this org.")
+    return key
+
+
+def revoke_api_key(principal: Principal, key_id: str) -> ApiKey:
+    key = find_api_key(principal, key_id)
+    target = principal_of(key)
+    wider_projects = principal.project_ids is not None and (
+        target.project_ids is None or not target.project_ids <= principal.project_ids)
+    if not target.permissions <= principal.permissions or wider_projects:
+        raise Forbidden("A key cannot revoke a key that can do more than it can.")
+    if key.revoked_at is None:
+        with database.atomic():
+            ApiKey.update(revoked_at=utcnow()).where(
+                (ApiKey.id == key.id) & ApiKey.revoked_at.is_null()).execute()
+        key = ApiKey.get_by_id(key.id)
+    return key

@@ -1,0 +1,87 @@
+"""Checking stored or proposed credentials of an integration, and recording what a check found."""
+from __future__ import annotations
+
+from hub.errors import NotFound
+from hub.integrations.records import find_in_project, open_credentials
+from hub.integrations.validation import (
+    auth_method_for,
+    loaded_provider,
+    refuse_host_change_without_credentials,
+    validate_against,
+)
+from hub.sdk import Provider
+from hub.services import Services
+from hub.storage.models import Integration, database
+from hub.tenancy import Principal, find_project
+from hub.tenancy import permissions as perms
+from hub.timestamps import parse_iso
+from hub.verification.run import run_check
+
+EXPIRING_ERRORS = ("expired", "revoked")  # verification codes that make an integration read expired
+
+
+def apply_result(row: Integration, result: dict) -> None:
+    """What a check tells about the stored credentials: still good, expired or revoked, expiry."""
+    row.last_verification = result
+    if result["ok"]:
+        row.expired_reason = None
+    elif result["error"] and result["error"]["code"] in EXPIRING_ERRORS:
+        row.expired_reason = result["error"]["code"]
+    if result.get("expires_at"):
+        row.expires_at = parse_iso(result["expires_at"])
+
+
+def run_for(services: Services, provider: Provider, auth_type: str, credentials: dict, config: dict) -> dict:
+    return run_check(provider, auth_type, credentials, config, services.http_client())
+
+
+def verify_stored(services: Services, principal: Principal, project_ref: str, integration_id: str,
+                  proposal: dict | None = None) -> dict:
+    """Check the stored credentials and record the result; with a proposal (`config` and/or
+    `credentials` over the stored ones), check that instead and store nothing."""
+    principal.require(perms.INTEGRATIONS_VERIFY)
+    project = find_project(principal, project_ref)
+    row = find_in_project(project, integration_id)
+    if not proposal:
+        return check_and_record(services, row)
+    provider = loaded_provider(services.providers, row)
+    method = auth_method_for(provider, row.auth_type)
+    config = row.config
+    if "credentials" in proposal:
+        credentials = validate_against(method.credentials_schema, proposal["credentials"], "credentials")
+    else:
+        credentials = open_credentials(services.keyring, row)
+    if "config" in proposal:
+        config = validate_against(provider.config_schema, proposal["config"] or {}, "config")
+        if "credentials" not in proposal:
+            refuse_host_change_without_credentials(provider, row.config, config)
+    return run_for(services, provider, method.id, credentials, config)
+
+
+def check_and_record(services: Services, row: Integration) -> dict:
+    """Check an integration's stored credentials and store the result on it."""
+    provider = loaded_provider(services.providers, row)
+    credentials = open_credentials(services.keyring, row)
+    result = run_for(services, provider, row.auth_type, credentials, row.config)
+    with database.atomic():
+        current = Integration.get_or_none(Integration.id == row.id)
+        # Only if the row is as it was when checked: a PUT that came between (new credentials, a new
+        # expires_at) is not overwritten by a result about what it replaced.
+        if current is not None and current.updated_at == row.updated_at:
+            apply_result(current, result)
+            current.save(only=[Integration.last_verification, Integration.expired_reason,
+                               Integration.expires_at])
+    return result
+
+
+def verify_unsaved(services: Services, principal: Principal, provider_name: str, data: dict) -> dict:
+    """The dry run: check credentials that are not stored. Nothing is stored."""
+    principal.require(perms.INTEGRATIONS_VERIFY)
+    provider = services.providers.get(provider_name)
+    if provider is None:
+        raise NotFound(f"No provider '{provider_name}'. Known providers: "
+                       f"{', '.join(services.providers.names()) or 'none are loaded'}.")
+    method = auth_method_for(provider, data.get("auth_type"))
+    credentials = validate_against(method.credentials_schema, data["credentials"], "credentials")
+    config = validate_against(provider.config_schema, data.get("config") or {}, "config")
+    return run_for(services, provider, method.id, credentials, config)
