@@ -61,25 +61,39 @@ class Corrupted(HubError):
 # -- what the operator must put right ---------------------------------------------------------
 
 class SetupError(HubError):
-    """The hub is not set up or configured so that it can serve: the detail says what to fix."""
+    """The hub is not set up or configured so that it can serve: the detail says what to fix.
+
+    `public_detail` is what an API caller is told instead (no paths, no settings' values).
+    """
 
     title = "Service unavailable"
+    public_detail = "The hub is not set up or configured right; the operator should check the server log."
 
 
 class SettingsError(SetupError):
     """A setting is malformed; the message names it and says what it must be."""
 
+    public_detail = "The hub's settings are not valid; the operator should check the server log."
+
 
 class DatabaseUnavailable(SetupError):
     """The database is not set up, cannot be reached, or its URL cannot be used."""
+
+    public_detail = ("The hub's database does not answer or is not set up; the operator should "
+                     "check HUB_DATABASE_URL and the server log.")
 
 
 class KeyringUnavailable(SetupError):
     """The hub cannot open its keyring; the message says what to do."""
 
+    public_detail = ("The hub cannot open its encryption keyring; the operator must check its root "
+                     "key (see the server log).")
+
 
 class CryptoError(SetupError):
     """Base of the encryption errors. `detail` is the message, written for the operator."""
+
+    public_detail = KeyringUnavailable.public_detail
 
 
 class RootKeyError(CryptoError):

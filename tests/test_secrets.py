@@ -11,6 +11,7 @@ import peewee
 import pytest
 
 from hub import crypto
+from hub.crypto.canonical import canonical_json
 from hub.secrets import store as secret_store
 from hub.storage.models import Secret, SecretVersion
 
@@ -457,7 +458,7 @@ def _rows_as_text(db) -> dict[str, str]:
 
 
 def _plaintexts():
-    return [v.encode("utf-8") for v in PLAIN.values()] + [secret_store.canonical_values(PLAIN)]
+    return [v.encode("utf-8") for v in PLAIN.values()] + [canonical_json(PLAIN)]
 
 
 def test_values_are_sealed_bound_to_their_row(hub):

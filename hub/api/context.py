@@ -5,7 +5,6 @@ import logging
 
 from flask import current_app, g, request
 
-from hub.errors import KeyringUnavailable, Unavailable
 from hub.services import build_services
 from hub.tenancy import Principal, authenticate
 
@@ -13,14 +12,8 @@ log = logging.getLogger("hub.api")
 
 
 def keyring():
-    try:
-        return current_app.extensions["hub.keyring"].get()
-    except KeyringUnavailable as exc:
-        # The operator's message (paths, what to do) goes to the log; callers learn only that the
-        # hub is not usable right now.
-        log.error("cannot open the keyring: %s", exc)
-        raise Unavailable("The hub cannot open its encryption keyring; the operator must check its "
-                          "root key (see the server log).") from None
+    """The keyring; a hub that cannot open it raises KeyringUnavailable (a 503, logged)."""
+    return current_app.extensions["hub.keyring"].get()
 
 
 def providers():

@@ -72,7 +72,13 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_hub_error(error: errors.HubError):
-    status = next(code for cls, code in STATUS.items() if isinstance(error, cls))
+    if isinstance(error, errors.SetupError):
+        # The operator's detail (settings, paths, what to do) goes to the log; callers learn only
+        # that the hub cannot serve right now, and the request id to quote.
+        log.error("cannot serve %s %s (request %s): %s", request.method, request.path,
+                  g.get("request_id"), error.detail)
+        return problem(503, error.title, error.public_detail)
+    status = next((code for cls, code in STATUS.items() if isinstance(error, cls)), 500)
     headers = {"WWW-Authenticate": 'Bearer realm="hub"'} if status == 401 else None
     return problem(status, error.title, error.detail, field_errors=error.errors, headers=headers,
                    extra=error.extra)

@@ -1,10 +1,10 @@
 import marshmallow as ma
 
+from hub.sdk import ERROR_CODES
+
 
 class VerificationErrorSchema(ma.Schema):
-    code = ma.fields.String(metadata={"enum": ["invalid_credentials", "expired", "revoked",
-                                               "insufficient_scope", "rate_limited", "unreachable",
-                                               "timeout", "blocked_address", "provider_error"]})
+    code = ma.fields.String(metadata={"enum": list(ERROR_CODES)})
     message = ma.fields.String()
     retry_after = ma.fields.Integer(allow_none=True)
 

@@ -1,10 +1,7 @@
 """Writing integrations: create, update, delete and copy, with credentials sealed to their row."""
 from __future__ import annotations
 
-import json
-
-import peewee
-
+from hub.crypto.canonical import canonical_json
 from hub.errors import Conflict, InvalidInput, NotFound, invalid_field
 from hub.integrations.records import find_in_project, open_credentials
 from hub.integrations.validation import (
@@ -16,18 +13,15 @@ from hub.integrations.validation import (
     validate_against,
 )
 from hub.services import Services
+from hub.storage.conflicts import atomic_or
 from hub.storage.models import Integration, IntegrationTag, Project, database, new_id, utcnow
 from hub.tenancy import Principal, find_project
 from hub.tenancy import permissions as perms
 from hub.verification.record import apply_result, run_for
 
 
-def _canonical(credentials: dict) -> bytes:
-    return json.dumps(credentials, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def _seal_credentials(keyring, row: Integration, credentials: dict) -> None:
-    canonical = _canonical(credentials)
+    canonical = canonical_json(credentials)
     sealed = keyring.seal(canonical, row.sealed_aad())
     row.credentials_key_id = sealed.key_id
     row.credentials_ciphertext = sealed.ciphertext
@@ -50,14 +44,15 @@ def _name_taken(provider: str, name: str) -> Conflict:
 def _insert(keyring, row: Integration, credentials: dict, name_taken: Conflict) -> None:
     """Seal the credentials for this new row and store it; the unique index settles name races."""
     _seal_credentials(keyring, row, credentials)
-    try:
-        with database.atomic():
-            row.save(force_insert=True)
-            _replace_tags(row)
-    except peewee.IntegrityError:
+
+    def refused():
         if not Project.select().where(Project.id == row.project_id).exists():
-            raise NotFound("The project was deleted while the integration was being created.") from None
-        raise name_taken from None
+            return NotFound("The project was deleted while the integration was being created.")
+        return name_taken
+
+    with atomic_or(refused):
+        row.save(force_insert=True)
+        _replace_tags(row)
 
 
 def create(services: Services, principal: Principal, project_ref: str, data: dict, *,
@@ -90,15 +85,14 @@ def update(services: Services, principal: Principal, project_ref: str, integrati
     """PUT: each field given replaces that field whole; omitted fields stay."""
     principal.require(perms.INTEGRATIONS_WRITE)
     project = find_project(principal, project_ref)
-    try:
-        with database.atomic():
-            row = find_in_project(project, integration_id, for_update=True)
-            _apply_changes(services, row, changes)
+    with database.atomic():
+        row = find_in_project(project, integration_id, for_update=True)
+        _apply_changes(services, row, changes)
+        # Only a rename can collide (the unique (project, provider, name) index).
+        with atomic_or(_name_taken(row.provider, changes.get("name", ""))):
             row.save()
             if "tags" in changes:
                 _replace_tags(row)
-    except peewee.IntegrityError:
-        raise _name_taken(row.provider, changes.get("name", "")) from None
     return project, row
 
 

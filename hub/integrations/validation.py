@@ -9,7 +9,7 @@ import marshmallow
 from hub.errors import Conflict, InvalidInput, flatten_messages, invalid_field
 from hub.plugins import ProviderRegistry
 from hub.plugins.describe import host_fields
-from hub.sdk import Provider
+from hub.sdk import AuthMethod, Provider
 from hub.storage.models import Integration
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -48,7 +48,8 @@ def validate_against(schema_cls: type[marshmallow.Schema], data, field: str) -> 
     return _json_safe(loaded)
 
 
-def auth_method_for(provider: Provider, auth_type: str | None):
+def auth_method_for(provider: Provider, auth_type: str | None) -> AuthMethod:
+    """The provider's auth method of that id (None: its default); else a 400 naming the known ones."""
     if auth_type is None:
         return provider.default_auth_method
     method = provider.auth_method(auth_type)

@@ -25,7 +25,9 @@ import re
 import peewee
 
 from hub import crypto
+from hub.crypto.canonical import canonical_json
 from hub.errors import Conflict, Corrupted, InvalidInput, NotFound, invalid_field
+from hub.storage.conflicts import atomic_or
 from hub.storage.models import Project, Secret, SecretVersion, database, utcnow
 from hub.storage.pagination import DEFAULT_LIMIT, Page, paginate
 from hub.storage.storable_text import unstorable
@@ -77,13 +79,8 @@ def record_audit_event(principal: Principal, action: str, *, project: Project, t
 
 # -- values --------------------------------------------------------------------------------------
 
-def canonical_values(values: dict[str, str]) -> bytes:
-    """The bytes that are hashed and sealed: the contract's canonical JSON, UTF-8."""
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
 def values_sha256(values: dict[str, str]) -> str:
-    return hashlib.sha256(canonical_values(values)).hexdigest()
+    return hashlib.sha256(canonical_json(values)).hexdigest()
 
 
 def printable(text: str) -> str:
@@ -114,7 +111,7 @@ def check_values(values) -> dict[str, str]:
     if errors:
         listed = " ".join(f"{field}: {messages[0]}" for field, messages in errors.items())
         raise InvalidInput(f"Invalid values. {listed}", errors=errors)
-    if len(canonical_values(values)) > MAX_VALUES_BYTES:
+    if len(canonical_json(values)) > MAX_VALUES_BYTES:
         raise invalid_field("values", f"Too large: at most {MAX_VALUES_BYTES} bytes of JSON per version.")
     return values
 
@@ -148,7 +145,7 @@ def _check_cas(cas) -> int | None:
 
 
 def _seal(keyring, row: SecretVersion, values: dict[str, str]) -> None:
-    sealed = keyring.seal(canonical_values(values), row.sealed_aad("values"))
+    sealed = keyring.seal(canonical_json(values), row.sealed_aad("values"))
     row.values_key_id, row.values_ciphertext = sealed.key_id, sealed.ciphertext
 
 
@@ -256,17 +253,15 @@ def create_secret(keyring, principal: Principal, project_ref: str, *, name: str,
     _check_description(description)
     check_values(values)
     now = utcnow()
-    try:
-        with database.atomic():
-            secret = Secret.create(project=project.id, name=name, description=description,
-                                   current_version=1, enabled_version=1, created_at=now, updated_at=now)
-            version = _new_version(keyring, secret, 1, values, now)
-            record_audit_event(principal, "secret.create", project=project, target_type="secret",
-                               target_id=secret.id)
-    except peewee.IntegrityError:
-        raise Conflict(f"A secret named '{name}' already exists in project '{project.handle}'. "
-                       "Write a new version of it with PUT, or choose another name.",
-                       errors={"name": ["Already taken."]}) from None
+    taken = Conflict(f"A secret named '{name}' already exists in project '{project.handle}'. "
+                     "Write a new version of it with PUT, or choose another name.",
+                     errors={"name": ["Already taken."]})
+    with atomic_or(taken):
+        secret = Secret.create(project=project.id, name=name, description=description,
+                               current_version=1, enabled_version=1, created_at=now, updated_at=now)
+        version = _new_version(keyring, secret, 1, values, now)
+        record_audit_event(principal, "secret.create", project=project, target_type="secret",
+                           target_id=secret.id)
     return Written(secret, version)
 
 
@@ -287,25 +282,23 @@ def update_secret(keyring, principal: Principal, project_ref: str, name: str, *,
     changes = {}
     if description is not _KEEP:
         changes["description"] = _check_description(description)
-    try:
-        with database.atomic():
-            secret = _find(project, name, for_update=True)
-            if cas is not None and cas != secret.current_version:
-                raise Conflict(
-                    f"Check-and-set failed: the newest version of secret '{name}' is "
-                    f"{secret.current_version}, not {cas}. Read it again and retry with "
-                    f"cas: {secret.current_version}.",
-                    errors={"cas": [f"The newest version is {secret.current_version}."]},
-                    current_version=secret.current_version)
-            now = utcnow()
-            number = secret.current_version + 1
-            _disable_enabled(secret, now)
-            version = _new_version(keyring, secret, number, values, now)
-            _save_secret(secret, now, current_version=number, enabled_version=number, **changes)
-            record_audit_event(principal, "secret.update", project=project, target_type="secret",
-                               target_id=secret.id)
-    except peewee.IntegrityError:
-        raise _racing() from None  # the constraints caught what the row lock should have prevented
+    # The constraints catch what the row lock should have prevented.
+    with atomic_or(_racing):
+        secret = _find(project, name, for_update=True)
+        if cas is not None and cas != secret.current_version:
+            raise Conflict(
+                f"Check-and-set failed: the newest version of secret '{name}' is "
+                f"{secret.current_version}, not {cas}. Read it again and retry with "
+                f"cas: {secret.current_version}.",
+                errors={"cas": [f"The newest version is {secret.current_version}."]},
+                current_version=secret.current_version)
+        now = utcnow()
+        number = secret.current_version + 1
+        _disable_enabled(secret, now)
+        version = _new_version(keyring, secret, number, values, now)
+        _save_secret(secret, now, current_version=number, enabled_version=number, **changes)
+        record_audit_event(principal, "secret.update", project=project, target_type="secret",
+                           target_id=secret.id)
     return Written(secret, version)
 
 
@@ -314,16 +307,13 @@ def _version_change(principal: Principal, project_ref: str, name: str, number: i
     principal.require(perms.SECRETS_WRITE)
     project = find_project(principal, project_ref)
     purge = False
-    try:
-        with database.atomic():
-            secret = _find(project, name, for_update=True)
-            row = _find_version(secret, number)
-            action, purge = change(secret, row, utcnow())
-            if action:
-                record_audit_event(principal, action, project=project,
-                                   target_type="secret_version", target_id=row.id)
-    except peewee.IntegrityError:
-        raise _racing() from None
+    with atomic_or(_racing):
+        secret = _find(project, name, for_update=True)
+        row = _find_version(secret, number)
+        action, purge = change(secret, row, utcnow())
+        if action:
+            record_audit_event(principal, action, project=project,
+                               target_type="secret_version", target_id=row.id)
     if purge:
         _purge_free_space()
     return row

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import datetime
 
-import peewee
-
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, invalid_field
+from hub.storage.conflicts import atomic_or
 from hub.storage.models import ApiKey, database, utcnow
 from hub.storage.prepared import Prepared, slot
 from hub.storage.storable_text import unstorable
@@ -64,18 +63,16 @@ def create_api_key(keyring, principal: Principal, *, name: str, role: str | None
     if expires_at is not None and expires_at <= utcnow():
         raise invalid_field("expires_at", "Must be in the future.")
     secret = api_key_tokens.new_secret()
-    try:
-        with database.atomic():
-            key = ApiKey.create(
-                org=principal.org_id, name=name, public_id=api_key_tokens.new_public_id(),
-                secret_hash=keyring.hash_api_key_secret(secret),
-                role=role if granted == perms.ROLES.get(role) else None,
-                permissions=sorted(granted),
-                projects=sorted(project_ids) if project_ids is not None else None,
-                created_by=principal.key_id, expires_at=expires_at)
-    except peewee.IntegrityError:
-        raise Conflict(f"An API key named '{name}' already exists in this org.",
-                       errors={"name": ["Already taken."]}) from None
+    taken = Conflict(f"An API key named '{name}' already exists in this org.",
+                     errors={"name": ["Already taken."]})
+    with atomic_or(taken):
+        key = ApiKey.create(
+            org=principal.org_id, name=name, public_id=api_key_tokens.new_public_id(),
+            secret_hash=keyring.hash_api_key_secret(secret),
+            role=role if granted == perms.ROLES.get(role) else None,
+            permissions=sorted(granted),
+            projects=sorted(project_ids) if project_ids is not None else None,
+            created_by=principal.key_id, expires_at=expires_at)
     return key, secret
 
 

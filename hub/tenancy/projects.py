@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import re
 
-import peewee
-
 from hub.errors import Conflict, Forbidden, NotFound, invalid_field
+from hub.storage.conflicts import atomic_or
 from hub.storage.models import Org, Project, database
 from hub.storage.prepared import Prepared, slot
 from hub.storage.storable_text import unstorable
@@ -28,11 +27,8 @@ def _check_handle(field: str, value: str) -> None:
 
 def create_org(name: str) -> Org:
     _check_handle("org", name)
-    try:
-        with database.atomic():
-            return Org.create(name=name)
-    except peewee.IntegrityError:
-        raise Conflict(f"An org named '{name}' already exists.") from None
+    with atomic_or(Conflict(f"An org named '{name}' already exists.")):
+        return Org.create(name=name)
 
 
 def create_project(principal: Principal, handle: str, display_name: str | None = None) -> Project:
@@ -41,12 +37,10 @@ def create_project(principal: Principal, handle: str, display_name: str | None =
         raise Forbidden("This API key is limited to some projects, so it cannot create projects. "
                         "Use a key that reaches every project of the org.")
     _check_handle("handle", handle)
-    try:
-        with database.atomic():
-            return Project.create(org=principal.org_id, handle=handle, display_name=display_name)
-    except peewee.IntegrityError:
-        raise Conflict(f"The project handle '{handle}' is taken; choose another.",
-                       errors={"handle": ["Already taken."]}) from None
+    taken = Conflict(f"The project handle '{handle}' is taken; choose another.",
+                     errors={"handle": ["Already taken."]})
+    with atomic_or(taken):
+        return Project.create(org=principal.org_id, handle=handle, display_name=display_name)
 
 
 def _project_query(principal: Principal):

@@ -19,7 +19,8 @@ import traceback
 from typing import Any
 
 from hub.egress import EgressError
-from hub.errors import InvalidInput, invalid_field
+from hub.errors import InvalidInput
+from hub.integrations.validation import auth_method_for
 from hub.sdk import ERROR_CODES, HttpClient, Provider, VerificationResult
 from hub.timestamps import to_iso
 
@@ -44,12 +45,7 @@ def run_check(provider: Provider, auth_type: str | None, credentials: dict,
     if provider.verify is None:
         raise VerificationNotSupported(
             f"Provider {provider.name!r} has no credential check (verify_supported is false).")
-    if auth_type is None:
-        auth_type = provider.default_auth_method.id
-    elif provider.auth_method(auth_type) is None:
-        known = ", ".join(method.id for method in provider.auth_methods)
-        raise invalid_field("auth_type", f"Provider {provider.name!r} has no auth method "
-                                         f"{auth_type!r}; use one of: {known}.")
+    auth_type = auth_method_for(provider, auth_type).id
 
     checked_at = datetime.datetime.now(datetime.timezone.utc)
     started = time.perf_counter()
