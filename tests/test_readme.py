@@ -84,3 +84,22 @@ def test_readme_walkthroughs_work_as_written(served_hub, tmp_path):
     assert "second-api-key" not in out
     assert out.count("204") >= 3
     assert " ERROR " not in server_log.read_text()
+
+
+def test_readme_postgresql_setup_works_as_written(tmp_path):
+    """The production section's PostgreSQL block, run as written (with a database name of its own)."""
+    if not shutil.which("createdb"):
+        pytest.skip("the PostgreSQL block uses createdb (PostgreSQL's client tools)")
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", README.read_text(), re.S) if "createdb" in b)
+    name = f"hub_readme_{os.getpid()}_{int(time.time())}"
+    script = block.replace("hub_prod", name).replace(".venv/bin/hub", HUB)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_INSTANCE_PATH"] = str(tmp_path / "instance")
+    try:
+        run = subprocess.run(["bash", "-ec", script], env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "secret:   hub_sk_" in run.stdout and "schema is up to date" in run.stdout
+        assert "Traceback" not in run.stderr
+    finally:
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name],
+                       capture_output=True, timeout=60)

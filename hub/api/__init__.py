@@ -56,7 +56,7 @@ def _configure_openapi(app) -> None:
             "type": "http", "scheme": "bearer", "bearerFormat": "hub_sk_...",
             "description": "An API key secret, shown once when the key is made."}}},
         "security": [{"bearerAuth": []}],
-        "info": {"description": "Keeps third-party credentials encrypted, verified and audited. "
+        "info": {"description": "Keeps third-party credentials encrypted and verified. "
                                 "Errors are RFC 9457 problem+json."},
     })
 

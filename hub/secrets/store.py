@@ -12,7 +12,8 @@ No Flask here: the API, the CLI and tests call these functions alike.
 - Every change runs in one transaction that first locks the secret's row (SELECT ... FOR UPDATE on
   PostgreSQL; on SQLite every transaction of this app begins IMMEDIATE, which holds the write
   lock), so concurrent writers queue up and produce consecutive version numbers.
-- Plaintext leaves this module only through `resolve` (the audited door). Nothing here logs values
+- Plaintext leaves this module only through `resolve` (the one door for values; it will be audited
+  when the audit log lands). Nothing here logs values
   or puts them in an exception message.
 """
 from __future__ import annotations
@@ -150,7 +151,7 @@ def _seal(keyring, row: SecretVersion, values: dict[str, str]) -> None:
 
 
 def open_values(keyring, row: SecretVersion) -> dict[str, str]:
-    """The decrypted values of a version. Only `resolve` (the audited door) returns them."""
+    """The decrypted values of a version. Only `resolve` (the one door for values) returns them."""
     try:
         plaintext = keyring.open_sealed(row.values_key_id, row.values_ciphertext, row.sealed_aad("values"))
     except crypto.DecryptionFailed:
@@ -425,7 +426,7 @@ def _purge_free_space() -> None:
         database.execute_sql(f"PRAGMA busy_timeout = {int(previous)}")
 
 
-# -- resolving references (the audited door) ------------------------------------------------------
+# -- resolving references (the one door for values) ------------------------------------------
 
 def _shown_reference(body: str) -> str:
     text = "${secret:" + body
