@@ -1,7 +1,9 @@
 """The REST API: flask-smorest blueprints, OpenAPI, problem+json errors, request ids.
 
-Resources register in one ordered list; each module holds a Blueprint whose view docstrings become
-the OpenAPI summaries.
+Owns HTTP: parsing requests, calling the domain, shaping responses, and mapping domain errors to
+problem+json in one place (`problems`). Views stay short: parse, call the domain, return. May
+import every domain package and `hub.services`; never `hub.cli`. Resources register in one ordered
+list; each module holds a Blueprint whose view docstrings become the OpenAPI summaries.
 """
 from __future__ import annotations
 
