@@ -43,49 +43,23 @@ from hub.storage import models
 from hub.storage.models import KeyringEntry, database, utcnow
 
 _KEY_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_KEYBYTES  # 32
-
-
 _NONCE_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES  # 24
-
-
 _TAG_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_ABYTES  # 16
-
 
 # KeyringEntry.purpose and .state values.
 DATA = "data"
-
-
 MAC = "mac"
-
-
 PRIMARY = "primary"
-
-
 ACTIVE = "active"
-
-
 RETIRED = "retired"
-
-
 MAC_KEY_ID = "mac"  # fixed, so two concurrent initializations collide on the primary key
-
-
 _DATA_KEY_ID = re.compile(r"dk_[0-9a-f]{12}\Z")
-
 
 # Domain separation: the associated data of each use starts with its own label.
 _WRAP_AD = b"hub-keyring-v1\x00"
-
-
 _SEAL_AD = b"hub-seal-v1\x00"
-
-
 _FINGERPRINT_PERSON = b"hub-fingerprint"  # BLAKE2b personalisation: at most 16 bytes
-
-
 _PEPPER_PERSON = b"hub-api-pepper"
-
-
 _MISMATCH = ("The root key does not open the keyring stored in this database. Set HUB_ROOT_KEY or "
              "the root.key file to the key this database was created with; a new key is never made "
              "over existing data.")

@@ -54,14 +54,8 @@ from hub.egress.policy import (
 )
 
 DEFAULT_TIMEOUT = 10.0
-
-
 DEFAULT_MAX_BODY = 1024 * 1024
-
-
 USER_AGENT = "hub-integration-check/1"
-
-
 _MESSAGE_ALLOW_HINT = f"add it to {ALLOW_HOSTS_SETTING} if the hub may call it"
 
 

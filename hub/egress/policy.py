@@ -6,13 +6,8 @@ import ipaddress
 import re
 
 ALLOW_HOSTS_SETTING = "HUB_VERIFY_ALLOW_HOSTS"
-
-
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
 
 # Cloud instance-metadata endpoints hand out the host's own cloud credentials. Refused whatever
 # the allow list says: no provider API lives there. (Most are link-local or private anyway;
@@ -24,11 +19,7 @@ METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
     "100.100.100.200",  # Alibaba Cloud
     "192.0.0.192",  # Oracle Cloud
 ))
-
-
 _NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
-
-
 _HOST_NAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
 
 

@@ -12,8 +12,6 @@ from hub.tenancy import permissions as perms
 from hub.tenancy.principal import Principal
 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-
-
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -52,8 +50,6 @@ def _project_query(principal: Principal):
 
 _PROJECT_BY_ID = Prepared(Project, lambda: Project.select().where(
     (Project.org == slot("org")) & (Project.id == slot("ref"))).limit(1))
-
-
 _PROJECT_BY_HANDLE = Prepared(Project, lambda: Project.select().where(
     (Project.org == slot("org")) & (Project.handle == slot("ref"))).limit(1))
 
