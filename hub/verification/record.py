@@ -21,14 +21,28 @@ EXPIRING_ERRORS = ("expired", "revoked")  # verification codes that make an inte
 
 
 def apply_result(row: Integration, result: dict) -> None:
-    """What a check tells about the stored credentials: still good, expired or revoked, expiry."""
+    """Record on the integration what a check of its stored credentials found (not saved here).
+
+    - `last_verification` becomes the result, whatever it says.
+    - `expired_reason`: a success clears it; an `expired` or `revoked` failure sets it; any other
+      failure (rate limit, timeout, a provider error) tells nothing about the credentials and
+      leaves it as it was.
+    - `expires_at`: a result's `expires_at` is, by the SDK's contract, the expiry of the stored
+      credential itself (a token that GitHub says expires on a date), never that of something the
+      check obtained with it (the one-hour installation token a GitHub App check mints from the
+      app's key, which does not expire): providers report such expiries in `identity`. So a
+      reported expiry becomes the integration's; a result without one leaves the integration's
+      `expires_at` as it was (the provider did not say, or the user set it).
+    """
     row.last_verification = result
+    error = result.get("error")
     if result["ok"]:
         row.expired_reason = None
-    elif result["error"] and result["error"]["code"] in EXPIRING_ERRORS:
-        row.expired_reason = result["error"]["code"]
-    if result.get("expires_at"):
-        row.expires_at = parse_iso(result["expires_at"])
+    elif error and error["code"] in EXPIRING_ERRORS:
+        row.expired_reason = error["code"]
+    credential_expires_at = result.get("expires_at")
+    if credential_expires_at:
+        row.expires_at = parse_iso(credential_expires_at)
 
 
 def run_for(services: Services, provider: Provider, auth_type: str, credentials: dict, config: dict) -> dict:

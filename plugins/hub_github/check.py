@@ -6,13 +6,9 @@ on status codes and headers, never on the wording of the body (which is never ec
 from __future__ import annotations
 
 import datetime
-import email.utils
-import math
 import re
-import time
 
-from hub.egress import EgressError
-from hub.sdk import VerificationResult
+from hub.sdk import VerificationResult, retry_after
 from hub_github.app_jwt import InvalidPrivateKey, make_app_jwt
 from hub_github.schemas import DEFAULT_API_BASE_URL
 
@@ -23,11 +19,10 @@ _SSO_ORG = re.compile(r"/orgs/([A-Za-z0-9-]{1,39})/sso")
 
 
 def verify(auth_type: str, credentials: dict, config: dict, http) -> VerificationResult:
+    # An EgressError from `http` (unreachable, timeout, blocked address) is left to the hub, which
+    # turns it into a failed result with its code and message.
     checks = {"pat": check_token, "app": check_app}
-    try:
-        return checks[auth_type](credentials, config, http)
-    except EgressError as exc:
-        return VerificationResult.failure(exc.code, exc.message)
+    return checks[auth_type](credentials, config, http)
 
 
 def api_headers(bearer: str) -> dict[str, str]:
@@ -85,7 +80,10 @@ def check_app(credentials: dict, config: dict, http) -> VerificationResult:
 def _check_installation(http, base_url: str, app_jwt: str, installation_id: int,
                         identity: dict) -> VerificationResult:
     # GitHub issues a token (valid one hour) only for an installation the app still has. The
-    # token itself is dropped: the check only learns that it can be had, and until when.
+    # token itself is dropped: the check only learns that it can be had, and until when. That
+    # expiry is the minted token's, not the stored credential's (the app's private key does not
+    # expire), so it goes in the identity and never in the result's expires_at, which the hub
+    # would make the integration's.
     response = http.request("POST", f"{base_url}/app/installations/{installation_id}/access_tokens",
                             headers=api_headers(app_jwt))
     if response.status == 404:
@@ -102,11 +100,12 @@ def _check_installation(http, base_url: str, app_jwt: str, installation_id: int,
     issued = _json_object(response)
     if issued is None or "token" not in issued:
         return _not_github("the installation token request")
+    token_expires_at = _parse_timestamp(issued.get("expires_at"))
     identity = {**identity, "installation_id": installation_id,
-                "repository_selection": issued.get("repository_selection")}
+                "repository_selection": issued.get("repository_selection"),
+                "installation_token_expires_at": _iso(token_expires_at)}
     return VerificationResult.success(identity=identity,
-                                      scopes=permission_scopes(issued.get("permissions")),
-                                      expires_at=_parse_timestamp(issued.get("expires_at")))
+                                      scopes=permission_scopes(issued.get("permissions")))
 
 
 def failure_of(response, action: str, *, unauthorized: str) -> VerificationResult:
@@ -115,7 +114,7 @@ def failure_of(response, action: str, *, unauthorized: str) -> VerificationResul
     if status in (403, 429) and _is_rate_limited(headers):
         return VerificationResult.failure(
             "rate_limited", "GitHub is rate limiting these credentials: try again later.",
-            retry_after=_retry_after(headers))
+            retry_after=retry_after(headers))
     if status == 403 and headers.get("x-github-sso"):
         match = _SSO_ORG.search(headers["x-github-sso"])
         where = f"the {match.group(1)} organization" if match else "an organization"
@@ -183,6 +182,14 @@ def _parse_timestamp(value) -> datetime.datetime | None:
         return None
 
 
+def _iso(moment: datetime.datetime | None) -> str | None:
+    """`2030-07-11T22:14:10.000Z`, as the hub writes timestamps (identity is stored as JSON)."""
+    if moment is None:
+        return None
+    return moment.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds") \
+        .replace("+00:00", "Z")
+
+
 def _as_utc(moment: datetime.datetime) -> datetime.datetime:
     if moment.tzinfo is None:  # "%Z" parses "UTC" but leaves the datetime naive
         return moment.replace(tzinfo=datetime.timezone.utc)
@@ -191,23 +198,6 @@ def _as_utc(moment: datetime.datetime) -> datetime.datetime:
 
 def _is_rate_limited(headers) -> bool:
     return headers.get("x-ratelimit-remaining") == "0" or bool(headers.get("retry-after"))
-
-
-def _retry_after(headers) -> int | None:
-    """Seconds from Retry-After (seconds or an HTTP date), else until x-ratelimit-reset."""
-    value = (headers.get("retry-after") or "").strip()
-    if value.isdigit():
-        return int(value)
-    if value:
-        try:
-            return max(0, math.ceil((_as_utc(email.utils.parsedate_to_datetime(value))
-                                     - _now()).total_seconds()))
-        except (TypeError, ValueError, IndexError):
-            pass
-    reset = (headers.get("x-ratelimit-reset") or "").strip()
-    if reset.isdigit():
-        return max(0, math.ceil(int(reset) - time.time()))
-    return None
 
 
 def _base_url(config: dict) -> str:

@@ -7,23 +7,18 @@ body is read only on success, and never echoed.
 from __future__ import annotations
 
 import base64
-import datetime
-import email.utils
-import math
 
-from hub.egress import EgressError
-from hub.sdk import VerificationResult
+from hub.sdk import VerificationResult, retry_after
 
 CAPTCHA_MESSAGE = ("Jira wants a CAPTCHA answered after repeated failed logins: log in to Jira "
                    "once in a browser as this user, then check again.")
 
 
 def verify(auth_type: str, credentials: dict, config: dict, http) -> VerificationResult:
+    # An EgressError from `http` (unreachable, timeout, blocked address) is left to the hub, which
+    # turns it into a failed result with its code and message.
     checks = {"basic_auth": check_basic_auth, "pat": check_pat}
-    try:
-        return checks[auth_type](credentials, http)
-    except EgressError as exc:
-        return VerificationResult.failure(exc.code, exc.message)
+    return checks[auth_type](credentials, http)
 
 
 def check_basic_auth(credentials: dict, http) -> VerificationResult:
@@ -95,17 +90,3 @@ def _failure_of(response, path: str, unauthorized: str) -> VerificationResult | 
     return VerificationResult.failure(
         "provider_error", f"Jira answered GET {path} with HTTP {status}; check the Jira URL.")
 
-
-def retry_after(headers) -> int | None:
-    """Seconds from a Retry-After header (delay in seconds or an HTTP date), if any."""
-    value = (headers.get("retry-after") or "").strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return max(0, math.ceil((moment - now).total_seconds()))

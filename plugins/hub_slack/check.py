@@ -6,13 +6,9 @@ but never quote anything else Slack sent.
 """
 from __future__ import annotations
 
-import datetime
-import email.utils
-import math
 import re
 
-from hub.egress import EgressError
-from hub.sdk import VerificationResult
+from hub.sdk import VerificationResult, retry_after
 from hub_slack.schemas import DEFAULT_API_BASE_URL
 
 # auth.test error code -> (verification error code, message)
@@ -60,11 +56,10 @@ _SLACK_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def verify(auth_type: str, credentials: dict, config: dict, http) -> VerificationResult:
+    # An EgressError from `http` (unreachable, timeout, blocked address) is left to the hub, which
+    # turns it into a failed result with its code and message.
     checks = {"token": check_token, "webhook": check_webhook}
-    try:
-        return checks[auth_type](credentials, config, http)
-    except EgressError as exc:
-        return VerificationResult.failure(exc.code, exc.message)
+    return checks[auth_type](credentials, config, http)
 
 
 def check_token(credentials: dict, config: dict, http) -> VerificationResult:
@@ -147,17 +142,3 @@ def _scopes(headers) -> list[str] | None:
 def _unexpected(message: str) -> VerificationResult:
     return VerificationResult.failure("provider_error", message)
 
-
-def retry_after(headers) -> int | None:
-    """Seconds from a Retry-After header (delay in seconds or an HTTP date), if any."""
-    value = (headers.get("retry-after") or "").strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return max(0, math.ceil((moment - now).total_seconds()))

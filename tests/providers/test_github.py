@@ -301,7 +301,10 @@ def test_app_with_installation_gets_a_token(fake_provider, config, egress_client
     result = check_app(config, egress_client, pem, installation_id=42)
 
     assert result.ok, result
-    assert result.expires_at == datetime.datetime(2030, 7, 11, 22, 14, 10, tzinfo=UTC)
+    # The one-hour installation token's expiry is not the stored key's: it is told in the
+    # identity, never as the result's expires_at (which would become the integration's).
+    assert result.expires_at is None
+    assert result.identity["installation_token_expires_at"] == "2030-07-11T22:14:10.000Z"
     assert result.scopes == ["issues:write"]
     assert result.identity["installation_id"] == 42
     assert "s3cr3t" not in repr(result)  # the installation token is dropped
