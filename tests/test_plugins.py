@@ -2,12 +2,13 @@
 kind of broken plugin reported under its own name while the others still load.
 
 The sample third-party package (tests/sample_provider) is installed with pip for this module and
-uninstalled afterwards. Broken packages are made on the fly as a `.dist-info` folder and a module on
-sys.path: importlib.metadata finds them exactly as it finds an installed distribution.
+uninstalled afterwards. Broken packages are made on the fly (tests/fake_distributions.py).
+tests/test_plugin_collisions.py holds the collision policy: who serves a name several declare.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -32,10 +33,13 @@ from hub.plugins import (
     declaration_problems,
     init_app,
     load_providers,
+    plugins_disabled,
     plugins_to_load,
 )
 from hub.sdk import AuthMethod, Provider
 from hub.verification.run import run_check
+
+from fake_distributions import fake_distribution  # noqa: F401 (a fixture)
 
 SAMPLE_SOURCE = Path(__file__).parent / "sample_provider"
 SAMPLE_DISTRIBUTION = "hub-sample-provider"
@@ -73,28 +77,6 @@ def sample_package(tmp_path_factory):
         _pip("uninstall", "--yes", SAMPLE_DISTRIBUTION)
         importlib.invalidate_caches()
         sys.modules.pop("hub_sample_provider", None)
-
-
-@pytest.fixture
-def fake_distribution(tmp_path, monkeypatch):
-    """make(name, entry_points, modules): a distribution importlib.metadata finds, without pip."""
-    made_modules = []
-
-    def make(name: str, entry_points: dict[str, str], modules: dict[str, str]) -> None:
-        root = tmp_path / name
-        info = root / f"{name.replace('-', '_')}-1.0.dist-info"
-        info.mkdir(parents=True)
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-        (info / "entry_points.txt").write_text(
-            "[hub]\n" + "".join(f"{ep} = {target}\n" for ep, target in entry_points.items()))
-        for module, source in modules.items():
-            (root / f"{module}.py").write_text(textwrap.dedent(source))
-            made_modules.append(module)
-        monkeypatch.syspath_prepend(str(root))  # also invalidates the import caches
-
-    yield make
-    for module in made_modules:
-        sys.modules.pop(module, None)
 
 
 class Credentials(Schema):
@@ -219,15 +201,18 @@ def test_a_hook_name_with_a_typo_is_reported_and_the_others_still_load(sample_pa
     assert "did you mean 'hub_register_providers'" in error
 
 
-def test_a_provider_name_taken_by_another_plugin_is_reported_naming_both(sample_package):
-    latecomer = Declares(make_provider("sample"), make_provider("other"))
+def test_a_provider_name_declared_by_two_plugins_is_served_by_neither(sample_package):
+    rival = Declares(make_provider("sample"), make_provider("other"))
 
-    registry = load_providers(only={"sample"}, extra_plugins=[latecomer])
+    registry = load_providers(only={"sample"}, extra_plugins=[rival])
 
-    assert registry.names() == ["other", "sample"]
-    assert registry.get("sample").package == SAMPLE_DISTRIBUTION  # the first one keeps it
-    error = failure_of(registry, "test_plugins.Declares")
-    assert "provider 'sample'" in error and "plugin 'sample' already registered" in error
+    assert registry.names() == ["other"]
+    for plugin in ("sample", "test_plugins.Declares"):
+        error = failure_of(registry, plugin)
+        assert "provider 'sample' was not registered" in error
+        assert f"plugin 'sample' (distribution {SAMPLE_DISTRIBUTION})" in error
+        assert "plugin 'test_plugins.Declares' (distribution test_plugins)" in error
+        assert "none of them serves it" in error
 
 
 def test_an_entry_point_name_declared_by_two_packages(sample_package, fake_distribution):
@@ -236,12 +221,26 @@ def test_an_entry_point_name_declared_by_two_packages(sample_package, fake_distr
 
     registry = load_providers(only={"sample"})
 
-    # The one found first on sys.path loads (here the impostor, which has no hooks).
+    # Which one HUB_PLUGINS=sample means cannot be told, so neither loads.
     assert registry.names() == []
-    errors = [failure.error for failure in registry.failures if failure.plugin == "sample"]
-    assert f"the entry point 'sample' of package {SAMPLE_DISTRIBUTION} was not loaded: package " \
-           "hub-impostor declares one of the same name" in errors[0]
-    assert "implements no hub hook" in errors[1]
+    errors = sorted(failure.error for failure in registry.failures if failure.plugin == "sample")
+    assert len(errors) == 2, errors
+    assert errors[0].startswith("the entry point 'sample' of distribution hub-impostor was not "
+                                f"loaded: distribution {SAMPLE_DISTRIBUTION} declares one")
+    assert errors[1].startswith(f"the entry point 'sample' of distribution {SAMPLE_DISTRIBUTION} "
+                                "was not loaded: distribution hub-impostor declares one")
+    assert "neither loads" in errors[0]
+
+
+def test_a_distribution_name_chooses_between_two_entry_points_of_one_name(sample_package,
+                                                                        fake_distribution):
+    fake_distribution("hub-impostor", {"sample": "hub_fake_impostor"},
+                      {"hub_fake_impostor": "X = 1\n"})
+
+    registry = load_providers(only={"hub_Sample.provider"})  # compared as pip compares names
+
+    assert registry.names() == ["sample"]
+    assert registry.failures == []
 
 
 # Declarations ----------------------------------------------------------------------------------
@@ -264,6 +263,13 @@ class Two(Schema):
      "credentials_schema must be a marshmallow Schema class, not an instance of Credentials"),
     ({"config_schema": dict}, "config_schema must be a marshmallow Schema class"),
     ({"verify": "https://example.com"}, "verify must be a function"),
+    ({"verify": lambda auth_type, credentials, config: None},
+     "verify(auth_type, credentials, config) cannot be called as verify(auth_type, credentials, "
+     "config, http) (too many positional arguments); make it take these four positional"),
+    ({"verify": lambda auth_type, credentials, config, *, http: None},
+     "cannot be called as verify(auth_type, credentials, config, http)"),
+    ({"verify": lambda auth_type, credentials, config, http, retries: None},
+     "missing a required argument: 'retries'"),
     ({"version": 1}, "version must be a string"),
 ])
 def test_a_bad_declaration_is_reported_and_the_plugins_other_providers_load(overrides, expected):
@@ -295,6 +301,22 @@ def test_register_takes_only_providers():
 
 def test_a_good_declaration_has_no_problems():
     assert declaration_problems(make_provider()) == []
+
+
+class CallableCheck:
+    def __call__(self, auth_type, credentials, config, http):
+        pass
+
+
+@pytest.mark.parametrize("verify", [
+    lambda auth_type, credentials, config, http: None,
+    lambda *args: None,
+    lambda auth_type, credentials, config, http, retries=2, **options: None,
+    CallableCheck(),
+    functools.partial(lambda label, auth_type, credentials, config, http: None, "acme"),
+], ids=["plain", "args", "extra-optional", "callable-object", "partial"])
+def test_a_check_that_takes_the_four_arguments_is_accepted(verify):
+    assert declaration_problems(make_provider(verify=verify)) == []
 
 
 def test_auth_methods_given_as_a_list_are_stored_as_a_tuple():
@@ -441,6 +463,16 @@ def test_the_registry_is_sorted_by_name():
 ])
 def test_plugins_to_load(config, expected):
     assert plugins_to_load(config) == expected
+
+
+@pytest.mark.parametrize("config, expected", [
+    ({}, set()),
+    ({"DISABLED_PLUGINS": None}, set()),
+    ({"DISABLED_PLUGINS": "hub-acme, github,,"}, {"hub-acme", "github"}),
+    ({"DISABLED_PLUGINS": ["jira"]}, {"jira"}),
+])
+def test_plugins_disabled(config, expected):
+    assert plugins_disabled(config) == expected
 
 
 def test_init_app_keeps_the_registry_and_logs_failures(caplog):

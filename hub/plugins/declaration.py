@@ -1,6 +1,7 @@
 """Checking a provider declaration before it is registered; each problem a sentence naming what to fix."""
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -38,6 +39,8 @@ def declaration_problems(provider: Any) -> list[str]:
     if provider.verify is not None and not callable(provider.verify):
         problems.append("verify must be a function verify(auth_type, credentials, config, http) "
                         f"or None, not {_describe(provider.verify)}")
+    elif provider.verify is not None:
+        problems += _verify_signature_problems(provider.verify)
     if not problems:
         # Derive now what GET /v1/providers will show, so that a field the derivation cannot handle
         # fails at load time, with the plugin's name, rather than on every request.
@@ -46,6 +49,22 @@ def declaration_problems(provider: Any) -> list[str]:
         except Exception as exc:
             problems.append(f"its schemas cannot be described as JSON Schema: {_exception(exc)}")
     return problems
+
+
+def _verify_signature_problems(verify: Any) -> list[str]:
+    # The hub calls verify(auth_type, credentials, config, http) positionally. A check that cannot
+    # take that call would fail only when someone checks credentials, as a provider_error that
+    # hides the cause; refusing it at load names the plugin and the fix at start-up instead.
+    try:
+        signature = inspect.signature(verify)
+    except (TypeError, ValueError):  # some built-ins and C callables have no signature: trust them
+        return []
+    try:
+        signature.bind("auth_type", {}, {}, None)
+    except TypeError as exc:
+        return [f"verify{signature} cannot be called as verify(auth_type, credentials, config, "
+                f"http) ({exc}); make it take these four positional arguments"]
+    return []
 
 
 def _auth_method_problems(methods) -> list[str]:

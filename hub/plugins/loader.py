@@ -6,6 +6,10 @@ the `hub_register_providers(register)` hook; `register` checks every declaration
 plugin made it. Nothing a plugin does wrong raises here: an import error, a hook name with a typo, a
 bad declaration or a provider name already taken becomes a `PluginFailure` naming the plugin, and
 every other plugin still loads.
+
+Built-in providers take exactly this path; the one difference is the answer to "is it ours?" (the
+entry point belongs to the hub's own distribution), which `hub.plugins.claims` uses to keep their
+names from being taken over.
 """
 from __future__ import annotations
 
@@ -14,33 +18,40 @@ import difflib
 import importlib.metadata
 import logging
 import types
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable
 
 import pluggy
 
 from hub import hookspecs
+from hub.plugins.claims import Claim, resolve
 from hub.plugins.declaration import _exception, declaration_problems
 from hub.plugins.registry import PluginFailure, ProviderRegistry
+from hub.plugins.selection import PluginSelection, normalize_distribution
 from hub.sdk import Provider
 
 logger = logging.getLogger(__name__)
-
-
 ENTRYPOINT_GROUP = "hub"
+# The distribution the hub itself is installed as (pyproject.toml: [project] name): its entry points
+# are the built-in providers. A third party cannot publish under this name without replacing the
+# hub itself, so the name is a sound test of "is it ours".
+HUB_DISTRIBUTION = "hub"
 
 
-def load_providers(*, entrypoints: bool = True, only: set[str] | None = None,
+def load_providers(*, entrypoints: bool = True, only: Iterable[str] | None = None,
+                   disabled: Iterable[str] | None = None,
                    extra_plugins: Iterable[Any] = ()) -> ProviderRegistry:
     """Load the plugins and collect the providers they declare.
 
     :param entrypoints: load the plugins of the "hub" entry-point group (tests switch this off).
-    :param only: load only the entry points of these names (HUB_PLUGINS); None loads all.
+    :param only: load only these entry points or distributions (HUB_PLUGINS); None loads all.
+    :param disabled: never load these entry points or distributions (HUB_DISABLED_PLUGINS).
     :param extra_plugins: modules, classes or objects with ``@hookimpl`` functions, registered
-        after the entry points under their module-qualified name.
+        after the entry points under their module-qualified name; `only` and `disabled` do not
+        apply to them, and they are never built-in.
     """
     loader = _Loader()
     if entrypoints:
-        loader.load_entrypoints(only)
+        loader.load_entrypoints(PluginSelection.of(only, disabled))
     for plugin in extra_plugins:
         loader.register_extra(plugin)
     loader.drop_plugins_with_unknown_hooks()
@@ -49,18 +60,14 @@ def load_providers(*, entrypoints: bool = True, only: set[str] | None = None,
     return ProviderRegistry(providers, loader.failures)
 
 
-def plugins_to_load(config: Mapping[str, Any]) -> set[str] | None:
-    """The entry-point names to load: `PLUGINS_ONLY` (a set), else `PLUGINS` (HUB_PLUGINS, names
-    separated by commas; an empty value loads none), else None: all of them."""
-    only = config.get("PLUGINS_ONLY")
-    if only is not None:
-        return set(only)
-    listed = config.get("PLUGINS")
-    if listed is None:
-        return None
-    if isinstance(listed, (list, tuple, set, frozenset)):  # HUB_PLUGINS='["a"]' arrives parsed
-        return {str(name) for name in listed}
-    return {name.strip() for name in str(listed).split(",") if name.strip()}
+def is_builtin(entry_point: importlib.metadata.EntryPoint) -> bool:
+    """Whether an entry point ships with the hub (belongs to the hub's own distribution)."""
+    return (entry_point.dist is not None
+            and normalize_distribution(entry_point.dist.name) == HUB_DISTRIBUTION)
+
+
+def _distribution(entry_point: importlib.metadata.EntryPoint) -> str:
+    return entry_point.dist.name if entry_point.dist is not None else entry_point.module
 
 
 class _Loader:
@@ -70,37 +77,69 @@ class _Loader:
         self.pm = pluggy.PluginManager(ENTRYPOINT_GROUP)
         self.pm.add_hookspecs(hookspecs)
         self.packages: dict[str, str] = {}  # plugin name -> distribution (or module) it came from
+        self.builtin: set[str] = set()  # plugins from entry points of the hub's distribution
+        # Built-in entry points left out by the operator: their names stay theirs. A built-in
+        # plugin's entry point is named after the provider it registers (tests/test_plugins.py
+        # holds the hub's own distribution to that).
+        self.reserved: dict[str, str] = {}
         self.failures: list[PluginFailure] = []
 
     def fail(self, plugin: str, error: str) -> None:
         self.failures.append(PluginFailure(plugin, error))
 
-    def load_entrypoints(self, only: set[str] | None) -> None:
-        # Sorted, so that which of two same-named providers wins does not depend on the filesystem.
-        entry_points = sorted(importlib.metadata.entry_points(group=ENTRYPOINT_GROUP),
-                              key=lambda ep: ep.name)
-        first_package: dict[str, str] = {}
-        for ep in entry_points:
-            if only is not None and ep.name not in only:
-                continue
-            package = ep.dist.name if ep.dist is not None else ep.module
-            if ep.name in first_package:
-                self.fail(ep.name, f"the entry point {ep.name!r} of package {package} was not "
-                          f"loaded: package {first_package[ep.name]} declares one of the same name; "
-                          "uninstall one of them")
-                continue
-            first_package[ep.name] = package
-            try:
-                plugin = ep.load()
-            except Exception as exc:
-                logger.debug("importing plugin %s failed", ep.name, exc_info=True)
-                self.fail(ep.name, f"could not import {ep.value!r} (package {package}): "
-                          f"{_exception(exc)}")
-                continue
-            self.register(plugin, ep.name, package)
-        for name in sorted((only or set()) - set(first_package)):
-            self.fail(name, f"HUB_PLUGINS names {name!r}, but no installed package has a "
-                      f"{ENTRYPOINT_GROUP!r} entry point of that name")
+    def load_entrypoints(self, selection: PluginSelection) -> None:
+        found = list(importlib.metadata.entry_points(group=ENTRYPOINT_GROUP))
+        for setting, name in selection.unknown_names((ep.name, _distribution(ep)) for ep in found):
+            effect = "loads nothing" if setting == "HUB_PLUGINS" else "leaves nothing out"
+            self.fail(name, f"{setting} names {name!r}, but no installed distribution of that name "
+                      f"has a {ENTRYPOINT_GROUP!r} entry point and no entry point has that name, so "
+                      f"it {effect}; check the spelling. Installed: {_installed(found)}")
+        by_name: dict[str, list[importlib.metadata.EntryPoint]] = {}
+        for ep in found:
+            if is_builtin(ep) and not selection.admits(ep.name, _distribution(ep)):
+                self.reserved[ep.name] = ep.name
+            if selection.admits(ep.name, _distribution(ep)):
+                by_name.setdefault(ep.name, []).append(ep)
+        # Sorted, so that the order plugins register in does not depend on the filesystem.
+        for name in sorted(by_name):
+            ep = self._one_entry_point(name, by_name[name])
+            if ep is not None:
+                self.load_entrypoint(ep)
+
+    def _one_entry_point(self, name: str, eps: list[importlib.metadata.EntryPoint]):
+        """The entry point to load among those of one name, reporting the others; None for none.
+
+        The plugin name is what HUB_PLUGINS and the failures use, so two distributions may not
+        share one: the built-in one wins, else neither loads (the same rule as provider names).
+        """
+        if len(eps) == 1:
+            return eps[0]
+        builtin = next((ep for ep in eps if is_builtin(ep)), None)
+        for ep in eps:
+            if builtin is not None and ep is not builtin:
+                self.fail(name, f"the entry point {name!r} of distribution {_distribution(ep)} was "
+                          "not loaded: the hub's own distribution has an entry point of that name, "
+                          "and no plugin can replace a built-in one. Rename the entry point in "
+                          f"{_distribution(ep)}, or uninstall it")
+            elif builtin is None:
+                others = ", ".join(_distribution(other) for other in eps if other is not ep)
+                self.fail(name, f"the entry point {name!r} of distribution {_distribution(ep)} was "
+                          f"not loaded: distribution {others} declares one of the same name too, "
+                          "so neither loads. Uninstall one of them, or choose one by its "
+                          "distribution name in HUB_PLUGINS or HUB_DISABLED_PLUGINS")
+        return builtin
+
+    def load_entrypoint(self, ep: importlib.metadata.EntryPoint) -> None:
+        package = _distribution(ep)
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            logger.debug("importing plugin %s failed", ep.name, exc_info=True)
+            self.fail(ep.name, f"could not import {ep.value!r} (package {package}): "
+                      f"{_exception(exc)}")
+            return
+        if self.register(plugin, ep.name, package) and is_builtin(ep):
+            self.builtin.add(ep.name)
 
     def register_extra(self, plugin: Any) -> None:
         name = _qualified_name(plugin)
@@ -110,14 +149,15 @@ class _Loader:
             unique = f"{name}#{n}"
         self.register(plugin, unique, _module_name(plugin))
 
-    def register(self, plugin: Any, name: str, package: str) -> None:
+    def register(self, plugin: Any, name: str, package: str) -> bool:
         try:
             self.pm.register(plugin, name=name)
         except (ValueError, pluggy.PluginValidationError) as exc:
             # e.g. a hook implementation with an argument the hook does not have
             self.fail(name, f"could not be registered: {' '.join(str(exc).split())}")
-            return
+            return False
         self.packages[name] = package
+        return True
 
     def drop_plugins_with_unknown_hooks(self) -> None:
         # pluggy's check_pending() rule, applied per plugin: a typo names its own plugin and does
@@ -154,12 +194,13 @@ class _Loader:
                           f"@hookimpl (from hub import hookimpl){hint}")
 
     def collect_providers(self) -> dict[str, Provider]:
-        providers: dict[str, Provider] = {}
-        owners: dict[str, str] = {}  # provider name -> plugin that registered it
-        for impl in self.pm.hook.hub_register_providers.get_hookimpls():
+        made: list[Claim] = []
+        # Built-in plugins first, so that their claims are the ones a refusal names.
+        impls = sorted(self.pm.hook.hub_register_providers.get_hookimpls(),
+                       key=lambda impl: impl.plugin_name not in self.builtin)
+        for impl in impls:
             plugin = impl.plugin_name
-            register = self._register_callback(plugin, providers, owners)
-            arguments = {"register": register}
+            arguments = {"register": self._register_callback(plugin, made)}
             try:
                 returned = impl.function(**{name: arguments[name] for name in impl.argnames})
             except Exception as exc:
@@ -169,26 +210,34 @@ class _Loader:
             if returned is not None:
                 self.fail(plugin, "hub_register_providers returned a value, which the hub ignores: "
                           "hand each provider to register(provider) instead")
+        providers, refused = resolve(made, self.reserved)
+        for plugin, error in refused:
+            self.fail(plugin, error)
         return providers
 
-    def _register_callback(self, plugin: str, providers: dict[str, Provider],
-                           owners: dict[str, str]) -> Callable[[Provider], None]:
+    def _register_callback(self, plugin: str, made: list[Claim]):
         def register(provider: Provider) -> None:
             problems = declaration_problems(provider)
             name = getattr(provider, "name", None)
             if problems:
                 self.fail(plugin, f"provider {name!r} was not registered: {'; '.join(problems)}")
                 return
-            if name in owners:
-                who = "this plugin" if owners[name] == plugin else f"plugin {owners[name]!r}"
-                self.fail(plugin, f"provider {name!r} was not registered: {who} already registered "
-                          "a provider of that name; uninstall one of the two or rename one")
+            if any(claim.plugin == plugin and claim.provider.name == name for claim in made):
+                self.fail(plugin, f"provider {name!r} was not registered: this plugin already "
+                          "registered a provider of that name; rename one of the two")
                 return
-            owners[name] = plugin
-            providers[name] = dataclasses.replace(
-                provider, auth_methods=tuple(provider.auth_methods), package=self.packages[plugin])
+            package = self.packages[plugin]
+            made.append(Claim(
+                dataclasses.replace(provider, auth_methods=tuple(provider.auth_methods),
+                                    package=package),
+                plugin=plugin, distribution=package, builtin=plugin in self.builtin))
 
         return register
+
+
+def _installed(found: list[importlib.metadata.EntryPoint]) -> str:
+    listed = sorted({f"{ep.name} ({_distribution(ep)})" for ep in found})
+    return ", ".join(listed) or "none"
 
 
 def _module_name(plugin: Any) -> str:
