@@ -16,9 +16,12 @@ def hub_register_providers(register):
     """Declare the providers this plugin brings.
 
     Called once per plugin when the hub loads its plugins. The hub checks every declaration (a
-    valid, unique name, at least one auth method, marshmallow schemas, a callable ``verify``) and
-    reports a problem with the plugin's name instead of failing: one broken provider does not stop
-    the others. Call ``register`` rather than returning anything.
+    valid name, at least one auth method, marshmallow schemas, a ``verify`` that can be called as
+    ``verify(auth_type, credentials, config, http)``) and reports a problem with the plugin's name
+    instead of failing: one broken provider does not stop the others. Names are settled once every
+    plugin has registered: a built-in provider's name is never given to another plugin, and a name
+    two other plugins both declare is served by neither. Call ``register`` rather than returning
+    anything.
 
     :param register: call ``register(provider)`` once per :class:`hub.sdk.Provider`.
     :return: nothing.

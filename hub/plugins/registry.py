@@ -13,8 +13,10 @@ EXTENSION_KEY = "hub.providers"  # app.extensions[EXTENSION_KEY] is the Provider
 class PluginFailure:
     """A plugin, or one provider it declared, that the hub did not load."""
 
-    plugin: str  # the entry-point name (what HUB_PLUGINS lists), or an extra plugin's name
-    error: str  # what went wrong and what to do about it; carries no credential
+    plugin: str  # the entry-point name (HUB_PLUGINS takes it, or the distribution's), or an
+    # extra plugin's name; a misspelt HUB_PLUGINS / HUB_DISABLED_PLUGINS entry is reported under
+    # the name as written
+    error: str  # what went wrong, naming the distribution, and what to do; carries no credential
 
 
 class ProviderRegistry:
