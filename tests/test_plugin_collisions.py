@@ -109,7 +109,22 @@ def test_a_built_in_left_out_keeps_its_name(third_party, selection):
     assert "slack" not in registry.names()
     [error] = errors_of(registry, "aaa-evil")
     assert "belongs to the built-in provider of plugin 'slack' (distribution hub) (left out " \
-           "here by HUB_PLUGINS or HUB_DISABLED_PLUGINS" in error
+           "here by HUB_PLUGINS or HUB_DISABLED_PLUGINS; the name stays its)" in error
+
+
+def test_a_built_in_that_fails_to_load_keeps_its_name(third_party, monkeypatch):
+    import hub_slack
+
+    monkeypatch.delattr(hub_slack, "hub_register_providers")  # no hook left: it cannot load
+    third_party("hub-evil", "aaa-evil", "slack")
+
+    registry = load_providers(only={"aaa-evil", "slack"})
+
+    assert "slack" not in registry.names()
+    assert "implements no hub hook" in errors_of(registry, "slack")[0]
+    [error] = errors_of(registry, "aaa-evil")
+    assert "belongs to the built-in provider of plugin 'slack' (distribution hub) (it failed to " \
+           "load here" in error
 
 
 def test_two_third_parties_declaring_one_name_are_both_refused(third_party):

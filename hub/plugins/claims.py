@@ -7,7 +7,7 @@ spoken does the hub decide, so the outcome never depends on which plugin happene
   A third party declaring it is refused and the built-in keeps serving: installing a package must
   never be a way to replace the Slack check, or to receive the Slack tokens that clients send.
   The name stays the built-in's even when the operator leaves the built-in out (HUB_PLUGINS,
-  HUB_DISABLED_PLUGINS), so that leaving it out cannot hand it to someone else.
+  HUB_DISABLED_PLUGINS) or it fails to load, so that neither can hand it to someone else.
 - A name that two or more third-party plugins declare is served by none of them: the hub cannot
   tell which one the operator meant, and guessing would send credentials to code nobody chose.
   Each of them gets a failure naming all of them, so the operator can uninstall or disable one.
@@ -15,7 +15,7 @@ spoken does the hub decide, so the outcome never depends on which plugin happene
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from hub.sdk import Provider
 
@@ -30,12 +30,20 @@ class Claim:
     builtin: bool  # it came from an entry point of the hub's own distribution
 
 
-def resolve(claims: Iterable[Claim], reserved: dict[str, str]) -> tuple[dict[str, Provider],
-                                                                          list[tuple[str, str]]]:
+@dataclasses.dataclass(frozen=True)
+class Reservation:
+    """A built-in provider's name, kept for it even when it does not claim the name itself."""
+
+    plugin: str  # the built-in plugin (its entry point is named after its provider)
+    loaded: bool  # False: the operator left it out; True: it was let load (and may have failed)
+
+
+def resolve(claims: Iterable[Claim], reserved: Mapping[str, Reservation]) -> tuple[
+        dict[str, Provider], list[tuple[str, str]]]:
     """The providers to serve, by name, and (plugin, error) for every claim refused.
 
     :param claims: the claims in the order they were made.
-    :param reserved: provider name -> built-in plugin, for the built-ins that were not loaded.
+    :param reserved: provider name -> Reservation, for every built-in entry point found.
     """
     by_name: dict[str, list[Claim]] = {}
     for claim in claims:
@@ -46,10 +54,14 @@ def resolve(claims: Iterable[Claim], reserved: dict[str, str]) -> tuple[dict[str
         builtin = next((claim for claim in rivals if claim.builtin), None)
         if builtin is not None:
             served[name] = builtin.provider
-            refused += [(claim.plugin, _taken_from_builtin(claim, builtin.plugin, loaded=True))
+            refused += [(claim.plugin, _taken_from_builtin(claim, builtin.plugin, ""))
                         for claim in rivals if claim is not builtin]
         elif name in reserved:
-            refused += [(claim.plugin, _taken_from_builtin(claim, reserved[name], loaded=False))
+            reservation = reserved[name]
+            why = (" (it failed to load here: see its own failure; the name stays its)"
+                   if reservation.loaded else
+                   " (left out here by HUB_PLUGINS or HUB_DISABLED_PLUGINS; the name stays its)")
+            refused += [(claim.plugin, _taken_from_builtin(claim, reservation.plugin, why))
                         for claim in rivals]
         elif len(rivals) == 1:
             served[name] = rivals[0].provider
@@ -58,8 +70,7 @@ def resolve(claims: Iterable[Claim], reserved: dict[str, str]) -> tuple[dict[str
     return served, refused
 
 
-def _taken_from_builtin(claim: Claim, builtin_plugin: str, *, loaded: bool) -> str:
-    where = "" if loaded else " (left out here by HUB_PLUGINS or HUB_DISABLED_PLUGINS, still its name)"
+def _taken_from_builtin(claim: Claim, builtin_plugin: str, where: str) -> str:
     return (f"provider {claim.provider.name!r} of plugin {claim.plugin!r} (distribution "
             f"{claim.distribution}) was not registered: that name belongs to the built-in "
             f"provider of plugin {builtin_plugin!r} (distribution hub){where}, and no plugin can "

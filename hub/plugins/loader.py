@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import pluggy
 
 from hub import hookspecs
-from hub.plugins.claims import Claim, resolve
+from hub.plugins.claims import Claim, Reservation, resolve
 from hub.plugins.declaration import _exception, declaration_problems
 from hub.plugins.registry import PluginFailure, ProviderRegistry
 from hub.plugins.selection import PluginSelection, normalize_distribution
@@ -78,10 +78,11 @@ class _Loader:
         self.pm.add_hookspecs(hookspecs)
         self.packages: dict[str, str] = {}  # plugin name -> distribution (or module) it came from
         self.builtin: set[str] = set()  # plugins from entry points of the hub's distribution
-        # Built-in entry points left out by the operator: their names stay theirs. A built-in
-        # plugin's entry point is named after the provider it registers (tests/test_plugins.py
-        # holds the hub's own distribution to that).
-        self.reserved: dict[str, str] = {}
+        # Every built-in entry point's name, with why a built-in might not claim it itself (left
+        # out, or broken): the name stays the built-in's either way. This relies on a built-in
+        # plugin's entry point being named after the provider it registers, which
+        # tests/test_plugin_collisions.py holds the hub's own distribution to.
+        self.reserved: dict[str, Reservation] = {}
         self.failures: list[PluginFailure] = []
 
     def fail(self, plugin: str, error: str) -> None:
@@ -96,9 +97,10 @@ class _Loader:
                       f"it {effect}; check the spelling. Installed: {_installed(found)}")
         by_name: dict[str, list[importlib.metadata.EntryPoint]] = {}
         for ep in found:
-            if is_builtin(ep) and not selection.admits(ep.name, _distribution(ep)):
-                self.reserved[ep.name] = ep.name
-            if selection.admits(ep.name, _distribution(ep)):
+            admitted = selection.admits(ep.name, _distribution(ep))
+            if is_builtin(ep):
+                self.reserved[ep.name] = Reservation(ep.name, loaded=admitted)
+            if admitted:
                 by_name.setdefault(ep.name, []).append(ep)
         # Sorted, so that the order plugins register in does not depend on the filesystem.
         for name in sorted(by_name):
