@@ -15,10 +15,13 @@ carry a secret value.
 class HubError(Exception):
     title = "Error"
 
-    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None, **extra):
+    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None,
+                 title: str | None = None, **extra):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        if title is not None:  # a more precise title than the class's ("Credentials expired")
+            self.title = title
         self.extra = extra  # further members for the problem body (e.g. current_version)
 
 

@@ -16,6 +16,8 @@ from flask_smorest import Api
 
 from hub.api import (
     api_keys,
+    audit,
+    credentials,
     health,
     input_guard,
     integrations,
@@ -25,7 +27,8 @@ from hub.api import (
     secrets,
 )
 
-RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp, secrets.blp]
+RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp,
+             credentials.blp, secrets.blp, audit.blp]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 

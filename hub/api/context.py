@@ -1,6 +1,7 @@
 """Per-request access to the caller and the app's shared services."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from flask import current_app, g, request
@@ -29,5 +30,7 @@ def principal() -> Principal:
     if "principal" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, secret = header.partition(" ")
-        g.principal = authenticate(keyring(), secret.strip() if scheme.lower() == "bearer" else None)
+        caller = authenticate(keyring(), secret.strip() if scheme.lower() == "bearer" else None)
+        g.principal = dataclasses.replace(caller, request_id=g.get("request_id"),
+                                          client_ip=request.remote_addr)
     return g.principal

@@ -75,7 +75,7 @@ class SecretsResolve(MethodView):
     def post(self, body, project):
         """Replace every ${secret:NAME.KEY} in a template with its enabled value (secrets:access)."""
         result = secret_store.resolve(context.keyring(), context.principal(), project, body["template"])
-        return {"result": result}
+        return {"result": result}, {"Cache-Control": "no-store"}  # plaintext: never cached
 
 
 @blp.route("/<project>/secrets/<name>")

@@ -29,6 +29,7 @@ import nacl.bindings
 import nacl.encoding
 import nacl.exceptions
 import nacl.hash
+import nacl.signing
 import nacl.utils
 from peewee import IntegrityError, fn
 
@@ -49,11 +50,13 @@ _TAG_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_ABYTES  # 16
 # KeyringEntry.purpose and .state values.
 DATA = "data"
 MAC = "mac"
+SIGNING = "signing"  # Ed25519 seeds that sign audit checkpoints; one primary signs new ones
 PRIMARY = "primary"
 ACTIVE = "active"
 RETIRED = "retired"
 MAC_KEY_ID = "mac"  # fixed, so two concurrent initializations collide on the primary key
 _DATA_KEY_ID = re.compile(r"dk_[0-9a-f]{12}\Z")
+_SIGNING_KEY_ID = re.compile(r"sig_[0-9a-f]{12}\Z")
 
 # Domain separation: the associated data of each use starts with its own label.
 _WRAP_AD = b"hub-keyring-v1\x00"
@@ -123,11 +126,15 @@ class Sealed(NamedTuple):
 class _Keys:
     """One immutable snapshot of the unwrapped keyring; replaced whole on reload."""
 
-    __slots__ = ("primary_id", "data", "fingerprint_key", "pepper")
+    __slots__ = ("primary_id", "data", "fingerprint_key", "pepper", "signing", "signing_primary")
 
-    def __init__(self, primary_id: str, data: dict[str, bytes], mac_key: bytes):
+    def __init__(self, primary_id: str, data: dict[str, bytes], mac_key: bytes,
+                 signing: dict[str, nacl.signing.SigningKey] | None = None,
+                 signing_primary: str | None = None):
         self.primary_id = primary_id
         self.data = data
+        self.signing = signing or {}
+        self.signing_primary = signing_primary
         self.fingerprint_key = _subkey(mac_key, _FINGERPRINT_PERSON)
         self.pepper = _subkey(mac_key, _PEPPER_PERSON)
 
@@ -144,6 +151,7 @@ def _read_keys(root_key: bytes) -> _Keys:
     mac_key = None
     primaries = []
     data = {}
+    signing, signing_primary = {}, None
     for entry_id, purpose, state, wrapped in rows:
         key = _unwrap(root_key, entry_id, purpose, wrapped)
         if purpose == MAC and entry_id == MAC_KEY_ID:
@@ -154,13 +162,17 @@ def _read_keys(root_key: bytes) -> _Keys:
             data[entry_id] = key
             if state == PRIMARY:
                 primaries.append(entry_id)
+        elif purpose == SIGNING:
+            signing[entry_id] = nacl.signing.SigningKey(key)
+            if state == PRIMARY:
+                signing_primary = entry_id
     if mac_key is None:
         raise KeyRingCorrupt("The keyring has no mac key. Restore the database's keyring table "
                              "from a backup; a new key is never made over existing data.")
     if len(primaries) != 1:
         raise KeyRingCorrupt(f"The keyring has {len(primaries)} primary data keys instead of one. "
                              "Restore the keyring table from a backup, or mark one primary.")
-    return _Keys(primaries[0], data, mac_key)
+    return _Keys(primaries[0], data, mac_key, signing, signing_primary)
 
 
 class KeyRing:
@@ -270,6 +282,47 @@ class KeyRing:
             raise TypeError("secret must be str")
         return nacl.hash.blake2b(secret.encode("utf-8"), digest_size=32, key=self._keys.pepper,
                                  encoder=nacl.encoding.HexEncoder).decode()
+
+    # --- signing (audit checkpoints) -------------------------------------------------------------
+
+    def sign(self, message: bytes) -> tuple[str, bytes]:
+        """(key id, Ed25519 signature of `message`) under the primary signing key, which is made on
+        first use (a keyring from before the audit log has none)."""
+        _require_bytes(message=message)
+        keys = self._keys
+        if keys.signing_primary is None:
+            keys = self._ensure_signing_key()
+        key_id = keys.signing_primary
+        return key_id, keys.signing[key_id].sign(bytes(message)).signature
+
+    def verify_keys(self) -> dict[str, bytes]:
+        """Every signing key's id and raw 32-byte Ed25519 public key (the primary's made if none)."""
+        keys = self._keys
+        if keys.signing_primary is None:
+            keys = self._ensure_signing_key()
+        return {key_id: bytes(key.verify_key) for key_id, key in sorted(keys.signing.items())}
+
+    def signing_key_id(self) -> str:
+        """The id of the key that signs new checkpoints (made if there is none)."""
+        keys = self._keys
+        if keys.signing_primary is None:
+            keys = self._ensure_signing_key()
+        return keys.signing_primary
+
+    def _ensure_signing_key(self) -> _Keys:
+        new_id = "sig_" + secrets.token_hex(6)
+        with database.atomic():
+            _lock_keyring()  # a concurrent first use waits here, then finds the other's key
+            exists = (KeyringEntry.select().where((KeyringEntry.purpose == SIGNING)
+                                                  & (KeyringEntry.state == PRIMARY)).exists())
+            if not exists:
+                self._check_root_key_still_opens()
+                now = utcnow()
+                KeyringEntry.insert(id=new_id, purpose=SIGNING, state=PRIMARY, created_at=now,
+                                    state_changed_at=now,
+                                    wrapped=_wrap(self._root_key, new_id, SIGNING,
+                                                  nacl.utils.random(_KEY_BYTES))).execute()
+        return self._reload(lambda k: k.signing_primary is not None)
 
     # --- administration ---------------------------------------------------------------------------
 

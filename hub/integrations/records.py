@@ -26,6 +26,11 @@ def effective_status(row: Integration, now: datetime.datetime | None = None) -> 
     return "active"
 
 
+def active_condition(now: datetime.datetime | None = None):
+    """The SQL condition of `effective_status(row) == "active"`."""
+    return _status_condition("active", now or utcnow())
+
+
 def _status_condition(status: str, now: datetime.datetime):
     expired = Integration.expired_reason.is_null(False) | (
         Integration.expires_at.is_null(False) & (Integration.expires_at <= now))

@@ -1,6 +1,7 @@
 """Writing integrations: create, update, delete and copy, with credentials sealed to their row."""
 from __future__ import annotations
 
+from hub.audit import log as audit
 from hub.crypto.canonical import canonical_json
 from hub.errors import Conflict, InvalidInput, NotFound, invalid_field
 from hub.integrations.records import find_in_project, open_credentials
@@ -41,7 +42,7 @@ def _name_taken(provider: str, name: str) -> Conflict:
                     "choose another name.", errors={"name": ["Already taken for this provider."]})
 
 
-def _insert(keyring, row: Integration, credentials: dict, name_taken: Conflict) -> None:
+def _insert(keyring, row: Integration, credentials: dict, name_taken: Conflict, event) -> None:
     """Seal the credentials for this new row and store it; the unique index settles name races."""
     _seal_credentials(keyring, row, credentials)
 
@@ -53,6 +54,7 @@ def _insert(keyring, row: Integration, credentials: dict, name_taken: Conflict) 
     with atomic_or(refused):
         row.save(force_insert=True)
         _replace_tags(row)
+        event()
 
 
 def create(services: Services, principal: Principal, project_ref: str, data: dict, *,
@@ -76,7 +78,10 @@ def create(services: Services, principal: Principal, project_ref: str, data: dic
                                "Nothing was stored.", errors={"credentials": [error["message"]]},
                                verification=result)
         apply_result(row, result)
-    _insert(services.keyring, row, credentials, _name_taken(provider.name, row.name))
+    _insert(services.keyring, row, credentials, _name_taken(provider.name, row.name),
+            lambda: _record(principal, "integration.create", row, project,
+                            {"provider": row.provider, "name": row.name, "auth_type": row.auth_type,
+                             "verified": verify}))
     return project, row
 
 
@@ -93,6 +98,7 @@ def update(services: Services, principal: Principal, project_ref: str, integrati
             row.save()
             if "tags" in changes:
                 _replace_tags(row)
+        _record(principal, "integration.update", row, project, {"fields": sorted(changes)})
     return project, row
 
 
@@ -138,6 +144,8 @@ def delete(principal: Principal, project_ref: str, integration_id: str) -> None:
     with database.atomic():
         row = find_in_project(project, integration_id, for_update=True)
         Integration.delete().where(Integration.id == row.id).execute()
+        _record(principal, "integration.delete", row, project,
+                {"provider": row.provider, "name": row.name})
 
 
 def copy(services: Services, principal: Principal, project_ref: str, source_project_ref: str,
@@ -159,5 +167,14 @@ def copy(services: Services, principal: Principal, project_ref: str, source_proj
     _insert(services.keyring, row, credentials, Conflict(
         f"A '{row.provider}' integration named '{row.name}' already exists in project "
         f"'{project.handle}'; give the copy another name with \"name\".",
-        errors={"name": ["Already taken for this provider."]}))
+        errors={"name": ["Already taken for this provider."]}),
+        lambda: _record(principal, "integration.copy", row, project,
+                        {"source_integration_id": source.id, "source_project": source_project.handle,
+                         "provider": row.provider, "name": row.name}))
     return project, row
+
+
+def _record(principal: Principal, action: str, row: Integration, project: Project, details: dict) -> None:
+    """The event of a change, in its transaction: names and field names, never a credential."""
+    audit.record(principal, action, target_type="integration", target_id=row.id, project=project,
+                 details=details)

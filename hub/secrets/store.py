@@ -26,6 +26,7 @@ import re
 import peewee
 
 from hub import crypto
+from hub.audit import log as audit
 from hub.crypto.canonical import canonical_json
 from hub.errors import Conflict, Corrupted, InvalidInput, NotFound, invalid_field
 from hub.storage.conflicts import atomic_or
@@ -63,19 +64,6 @@ class Written:
 
     secret: Secret
     version: SecretVersion
-
-
-# -- the audit seam ------------------------------------------------------------------------------
-
-def record_audit_event(principal: Principal, action: str, *, project: Project, target_type: str,
-                       target_id: str | None, outcome: str = "success") -> None:
-    """Where secret operations will write audit events (API.md "Audit"; a later issue).
-
-    Called once per operation with the contract's action names (`secret.create`, `secret.update`,
-    `secret.version.enable|disable|destroy`, `secret.delete`, `secret.resolve`), inside the
-    transaction of the change where there is one, so an event and its change commit together.
-    Deliberately a no-op for now. It must never receive a value.
-    """
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -261,8 +249,8 @@ def create_secret(keyring, principal: Principal, project_ref: str, *, name: str,
         secret = Secret.create(project=project.id, name=name, description=description,
                                current_version=1, enabled_version=1, created_at=now, updated_at=now)
         version = _new_version(keyring, secret, 1, values, now)
-        record_audit_event(principal, "secret.create", project=project, target_type="secret",
-                           target_id=secret.id)
+        audit.record(principal, "secret.create", project=project, target_type="secret",
+                     target_id=secret.id)
     return Written(secret, version)
 
 
@@ -298,8 +286,8 @@ def update_secret(keyring, principal: Principal, project_ref: str, name: str, *,
         _disable_enabled(secret, now)
         version = _new_version(keyring, secret, number, values, now)
         _save_secret(secret, now, current_version=number, enabled_version=number, **changes)
-        record_audit_event(principal, "secret.update", project=project, target_type="secret",
-                           target_id=secret.id)
+        audit.record(principal, "secret.update", project=project, target_type="secret",
+                     target_id=secret.id)
     return Written(secret, version)
 
 
@@ -313,8 +301,8 @@ def _version_change(principal: Principal, project_ref: str, name: str, number: i
         row = _find_version(secret, number)
         action, purge = change(secret, row, utcnow())
         if action:
-            record_audit_event(principal, action, project=project,
-                               target_type="secret_version", target_id=row.id)
+            audit.record(principal, action, project=project,
+                         target_type="secret_version", target_id=row.id)
     if purge:
         _purge_free_space()
     return row
@@ -394,8 +382,8 @@ def delete_secret(principal: Principal, project_ref: str, name: str) -> None:
         _secure_delete_on()
         SecretVersion.delete().where(SecretVersion.secret == secret.id).execute()
         Secret.delete().where(Secret.id == secret.id).execute()
-        record_audit_event(principal, "secret.delete", project=project, target_type="secret",
-                           target_id=secret.id)
+        audit.record(principal, "secret.delete", project=project, target_type="secret",
+                     target_id=secret.id)
     _purge_free_space()
 
 
@@ -440,8 +428,9 @@ def resolve(keyring, principal: Principal, project_ref: str, template) -> str:
     An unknown secret, a key missing from it, a secret with no enabled version or a malformed
     reference: InvalidInput naming every such reference (and no value).
     """
-    principal.require(perms.SECRETS_ACCESS)
     project = find_project(principal, project_ref)
+    audit.require(principal, perms.SECRETS_ACCESS, "secret.resolve", project=project,
+                  target_type="project", target_id=project.id)
     if not isinstance(template, str):
         raise invalid_field("template", "Must be a string.")
     if len(template) > MAX_TEMPLATE_CHARS:
@@ -492,8 +481,9 @@ def resolve(keyring, principal: Principal, project_ref: str, template) -> str:
             values[name] = opened
 
     if problems:
-        record_audit_event(principal, "secret.resolve", project=project, target_type="secret",
-                           target_id=None, outcome="failure")
+        audit.record(principal, "secret.resolve", project=project, target_type="project",
+                     target_id=project.id, outcome="failed",
+                     details={"problems": len(problems)})
         if len(problems) > MAX_LISTED_PROBLEMS:
             problems = [*problems[:MAX_LISTED_PROBLEMS],
                         f"\u2026and {len(problems) - MAX_LISTED_PROBLEMS} more."]
@@ -518,7 +508,9 @@ def resolve(keyring, principal: Principal, project_ref: str, template) -> str:
     if length + len(template) - done > MAX_RESULT_CHARS:
         raise invalid_field("template", f"The result would exceed {MAX_RESULT_CHARS} characters.")
     result = _TEMPLATE_TOKEN.sub(replacement, template)
-    for secret_id in secret_ids:
-        record_audit_event(principal, "secret.resolve", project=project, target_type="secret",
-                           target_id=secret_id)
+    # The values leave only once their reads are on record: no event, no result (503).
+    with database.atomic():
+        for secret_id in secret_ids:
+            audit.record(principal, "secret.resolve", project=project, target_type="secret",
+                         target_id=secret_id)
     return result

@@ -296,3 +296,68 @@ SecretVersion.add_index(SecretVersion.index(
     name="secret_version_one_enabled"))
 
 SEALED_COLUMNS.append((SecretVersion, "values"))
+
+
+class AuditEvent(BaseModel):
+    """One audit event: append-only, chained to the one before it in its org (hub/audit/).
+
+    `project_id` and `project_handle` are as they were when it happened (no foreign key: an event
+    outlives the project it names). `details` never holds a secret value.
+    """
+
+    id = peewee.CharField(primary_key=True, max_length=36, default=new_id)
+    org = peewee.ForeignKeyField(Org, on_delete="CASCADE", index=False)
+    seq = peewee.IntegerField()
+    at = peewee.DateTimeField()
+    actor = peewee.CharField(max_length=128)
+    action = peewee.CharField(max_length=64)
+    target_type = peewee.CharField(max_length=32, null=True)
+    target_id = peewee.CharField(max_length=64, null=True)
+    project_id = peewee.CharField(max_length=36, null=True)
+    project_handle = peewee.CharField(max_length=63, null=True)
+    outcome = peewee.CharField(max_length=16)  # success | denied | failed
+    request_id = peewee.CharField(max_length=128, null=True)
+    client_ip = peewee.CharField(max_length=64, null=True)
+    details = JSONField()
+    prev_hash = peewee.CharField(max_length=64)
+    hash = peewee.CharField(max_length=64)
+
+    class Meta:
+        table_name = "audit_event"
+        indexes = (
+            (("org", "seq"), True),
+            (("org", "action", "seq"), False),
+            (("org", "at"), False),
+            (("project_id", "seq"), False),
+            (("project_id", "action", "seq"), False),
+        )
+
+
+class AuditHead(BaseModel):
+    """An org's chain head: the last event's seq and hash, and its last checkpoint. Appending locks
+    this row, so concurrent writers queue up and never fork the chain."""
+
+    org = peewee.ForeignKeyField(Org, primary_key=True, on_delete="CASCADE")
+    seq = peewee.IntegerField()
+    hash = peewee.CharField(max_length=64)
+    checkpoint_seq = peewee.IntegerField()
+    checkpoint_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "audit_head"
+
+
+class AuditCheckpoint(BaseModel):
+    """A signed statement of an org's chain head (hub/audit/checkpoints.py says what is signed)."""
+
+    id = peewee.CharField(primary_key=True, max_length=36, default=new_id)
+    org = peewee.ForeignKeyField(Org, on_delete="CASCADE", index=False)
+    seq = peewee.IntegerField()
+    hash = peewee.CharField(max_length=64)
+    at = peewee.DateTimeField()
+    key_id = peewee.CharField(max_length=32)
+    signature = peewee.CharField(max_length=128)
+
+    class Meta:
+        table_name = "audit_checkpoint"
+        indexes = ((("org", "seq"), True),)

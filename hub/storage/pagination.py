@@ -41,9 +41,10 @@ def decode_cursor(cursor: str) -> str:
 
 
 def paginate(query, key_field, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None,
-             key_of: Callable[[Any], Any] | None = None, key_type: Callable[[str], Any] = str) -> Page:
-    """One page of a peewee query, ascending by `key_field` (a unique, indexed column).
-    `key_type` turns the cursor's key back into the column's type (e.g. int)."""
+             key_of: Callable[[Any], Any] | None = None, key_type: Callable[[str], Any] = str,
+             descending: bool = False) -> Page:
+    """One page of a peewee query, ascending (or descending) by `key_field` (a unique, indexed
+    column). `key_type` turns the cursor's key back into the column's type (e.g. int)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise invalid_field("limit", f"Must be between 1 and {MAX_LIMIT}.")
     if cursor:
@@ -51,8 +52,8 @@ def paginate(query, key_field, *, limit: int = DEFAULT_LIMIT, cursor: str | None
             after = key_type(decode_cursor(cursor))
         except ValueError:
             raise invalid_field("cursor", "Not a cursor this API returned; start again without it.") from None
-        query = query.where(key_field > after)
-    rows = list(query.order_by(key_field).limit(limit + 1))
+        query = query.where(key_field < after if descending else key_field > after)
+    rows = list(query.order_by(key_field.desc() if descending else key_field).limit(limit + 1))
     has_more = len(rows) > limit
     rows = rows[:limit]
     key_of = key_of or (lambda row: getattr(row, key_field.name))

@@ -1,8 +1,10 @@
 """API keys: creating (never granting more than the creator has), authenticating a bearer secret, revoking."""
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
+from hub.audit import log as audit
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, invalid_field
 from hub.storage.conflicts import atomic_or
 from hub.storage.models import ApiKey, database, utcnow
@@ -69,10 +71,13 @@ def create_api_key(keyring, principal: Principal, *, name: str, role: str | None
         key = ApiKey.create(
             org=principal.org_id, name=name, public_id=api_key_tokens.new_public_id(),
             secret_hash=keyring.hash_api_key_secret(secret),
-            role=role if granted == perms.ROLES.get(role) else None,
+            role=role,  # kept as given: an app key stays read-only whatever else it lists
             permissions=sorted(granted),
             projects=sorted(project_ids) if project_ids is not None else None,
             created_by=principal.key_id, expires_at=expires_at)
+        audit.record(principal, "api_key.create", target_type="api_key", target_id=key.id,
+                     details={"api_key": key.public_id, "name": name, "role": key.role,
+                              "permissions": key.permissions, "projects": key.projects})
     return key, secret
 
 
@@ -91,14 +96,14 @@ def authenticate(keyring, secret: str | None) -> Principal:
         raise Unauthenticated("This API key was revoked.")
     if key.expires_at is not None and key.expires_at <= utcnow():
         raise Unauthenticated("This API key has expired.")
-    return principal_of(key)
+    return dataclasses.replace(principal_of(key), signer=keyring)
 
 
 def principal_of(key: ApiKey) -> Principal:
     return Principal(
         org_id=key.org_id, permissions=frozenset(key.permissions),
         project_ids=frozenset(key.projects) if key.projects is not None else None,
-        key_id=key.id, actor=key.public_id)
+        key_id=key.id, actor=key.public_id, role=key.role)
 
 
 def api_key_query(principal: Principal):
@@ -122,7 +127,10 @@ def revoke_api_key(principal: Principal, key_id: str) -> ApiKey:
         raise Forbidden("A key cannot revoke a key that can do more than it can.")
     if key.revoked_at is None:
         with database.atomic():
-            ApiKey.update(revoked_at=utcnow()).where(
+            revoked = ApiKey.update(revoked_at=utcnow()).where(
                 (ApiKey.id == key.id) & ApiKey.revoked_at.is_null()).execute()
+            if revoked:  # not already revoked by a concurrent call
+                audit.record(principal, "api_key.revoke", target_type="api_key", target_id=key.id,
+                             details={"api_key": key.public_id, "name": key.name})
         key = ApiKey.get_by_id(key.id)
     return key

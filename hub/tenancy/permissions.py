@@ -22,3 +22,8 @@ ROLES = {
     # An app key reads credentials and secrets but can never create or change them.
     "app": frozenset({INTEGRATIONS_READ, CREDENTIALS_READ, SECRETS_READ, SECRETS_ACCESS}),
 }
+
+# What an `app` key can never do, whatever permissions were listed with the role: it reads
+# credentials and secrets for a workload, and never creates, changes, copies, deletes or verifies.
+APP_NEVER = frozenset({PROJECTS_ADMIN, KEYS_ADMIN, INTEGRATIONS_WRITE, INTEGRATIONS_VERIFY,
+                       SECRETS_WRITE})

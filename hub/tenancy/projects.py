@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from hub.audit import log as audit
 from hub.errors import Conflict, Forbidden, NotFound, invalid_field
 from hub.storage.conflicts import atomic_or
 from hub.storage.models import Org, Project, database
@@ -38,7 +39,10 @@ def create_project(principal: Principal, handle: str, display_name: str | None =
     taken = Conflict(f"The project handle '{handle}' is taken; choose another.",
                      errors={"handle": ["Already taken."]})
     with atomic_or(taken):
-        return Project.create(org=principal.org_id, handle=handle, display_name=display_name)
+        project = Project.create(org=principal.org_id, handle=handle, display_name=display_name)
+        audit.record(principal, "project.create", target_type="project", target_id=project.id,
+                     project=project)
+    return project
 
 
 def _project_query(principal: Principal):
@@ -82,6 +86,8 @@ def delete_project(principal: Principal, ref: str) -> None:
     # Foreign keys cascade to the project's integrations and secrets (and their ciphertexts).
     with database.atomic():
         Project.delete().where(Project.id == project.id).execute()
+        audit.record(principal, "project.delete", target_type="project", target_id=project.id,
+                     project=project)
 
 
 def project_handles(project_ids) -> list[str]:

@@ -15,9 +15,10 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from hub import tenancy
 from hub.errors import HubError
 from hub.services import Services
-from hub.storage.models import Integration, Project, database, utcnow
+from hub.storage.models import Integration, Org, Project, database, utcnow
 from hub.timestamps import parse_iso, to_iso
 from hub.verification.record import check_and_record
 
@@ -75,7 +76,9 @@ def select(project_ids: list[str] | None) -> list[tuple[Integration, str]]:
 def _check_one(services: Services, row: Integration, handle: str) -> Outcome:
     with database.connection_context():  # each worker thread has its own connection
         try:
-            return Outcome(row, handle, check_and_record(services, row))
+            # The local operator of the row's org runs the check (audited as cli:<user>).
+            operator = tenancy.operator(Org(id=row.org_id), signer=services.keyring)
+            return Outcome(row, handle, check_and_record(services, row, operator))
         except HubError as exc:
             return Outcome(row, handle, None, exc.detail)
 

@@ -1,6 +1,7 @@
 """Checking stored or proposed credentials of an integration, and recording what a check found."""
 from __future__ import annotations
 
+from hub.audit import log as audit
 from hub.errors import NotFound
 from hub.integrations.records import find_in_project, open_credentials
 from hub.integrations.validation import (
@@ -11,7 +12,7 @@ from hub.integrations.validation import (
 )
 from hub.sdk import Provider
 from hub.services import Services
-from hub.storage.models import Integration, database
+from hub.storage.models import Integration, Project, database
 from hub.tenancy import Principal, find_project
 from hub.tenancy import permissions as perms
 from hub.timestamps import parse_iso
@@ -57,7 +58,7 @@ def verify_stored(services: Services, principal: Principal, project_ref: str, in
     project = find_project(principal, project_ref)
     row = find_in_project(project, integration_id)
     if not proposal:
-        return check_and_record(services, row)
+        return check_and_record(services, row, principal, project)
     provider = loaded_provider(services.providers, row)
     method = auth_method_for(provider, row.auth_type)
     config = row.config
@@ -72,8 +73,10 @@ def verify_stored(services: Services, principal: Principal, project_ref: str, in
     return run_for(services, provider, method.id, credentials, config)
 
 
-def check_and_record(services: Services, row: Integration) -> dict:
-    """Check an integration's stored credentials and store the result on it."""
+def check_and_record(services: Services, row: Integration, principal: Principal,
+                     project: Project | None = None) -> dict:
+    """Check an integration's stored credentials, store the result on it, and audit the check
+    (`integration.verify`, by `principal`)."""
     provider = loaded_provider(services.providers, row)
     credentials = open_credentials(services.keyring, row)
     result = run_for(services, provider, row.auth_type, credentials, row.config)
@@ -81,10 +84,17 @@ def check_and_record(services: Services, row: Integration) -> dict:
         current = Integration.get_or_none(Integration.id == row.id)
         # Only if the row is as it was when checked: a PUT that came between (new credentials, a new
         # expires_at) is not overwritten by a result about what it replaced.
-        if current is not None and current.updated_at == row.updated_at:
+        stored = current is not None and current.updated_at == row.updated_at
+        if stored:
             apply_result(current, result)
             current.save(only=[Integration.last_verification, Integration.expired_reason,
                                Integration.expires_at])
+        if project is None and row.project_id:
+            project = Project.get_or_none(Project.id == row.project_id)
+        audit.record(principal, "integration.verify", target_type="integration", target_id=row.id,
+                     project=project, outcome="success",
+                     details={"ok": result["ok"], "code": (result["error"] or {}).get("code"),
+                              "stored": stored})
     return result
 
 

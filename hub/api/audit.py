@@ -1,0 +1,109 @@
+"""The audit log (hub/audit/ does the work): events newest first, and the signed checkpoints with
+the key that verifies them."""
+import base64
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from hub.api import context
+from hub.api.blueprint import Blueprint
+from hub.api.fields import PageArgs, Timestamp, page_schema
+from hub.audit import queries
+from hub.tenancy import permissions as perms
+
+blp = Blueprint("audit", __name__, url_prefix="/v1",
+                description="The audit log: append-only events hash-chained per org, and signed "
+                            "checkpoints of each chain's head.")
+
+
+class AuditEventSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    seq = ma.fields.Integer(required=True)
+    at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    actor = ma.fields.String(required=True, metadata={
+        "description": "The key's api_key (hub_pk_...), or cli:<user> for the CLI."})
+    action = ma.fields.String(required=True, metadata={"example": "integration.credentials.read"})
+    target_type = ma.fields.String(allow_none=True, required=True)
+    target_id = ma.fields.String(allow_none=True, required=True)
+    project = ma.fields.String(allow_none=True, required=True, metadata={
+        "description": "The project's handle when it happened."})
+    project_id = ma.fields.String(allow_none=True, required=True)
+    outcome = ma.fields.String(required=True, metadata={"enum": ["success", "denied", "failed"]})
+    request_id = ma.fields.String(allow_none=True, required=True)
+    client_ip = ma.fields.String(allow_none=True, required=True)
+    details = ma.fields.Dict(required=True, metadata={"description": "Never a secret value."})
+    prev_hash = ma.fields.String(required=True)
+    hash = ma.fields.String(required=True)
+
+
+class AuditEventArgs(PageArgs):
+    action = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    since = Timestamp()
+
+
+class CheckpointSchema(ma.Schema):
+    org = ma.fields.String(required=True)
+    seq = ma.fields.Integer(required=True)
+    hash = ma.fields.String(required=True)
+    at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    signature = ma.fields.String(required=True, metadata={"description": "Base64 Ed25519 signature."})
+    key_id = ma.fields.String(required=True)
+
+
+class PublicKeySchema(ma.Schema):
+    algorithm = ma.fields.String(required=True, metadata={"example": "Ed25519"})
+    key_id = ma.fields.String(required=True, metadata={"description": "The key that signs now."})
+    public_key = ma.fields.String(required=True, metadata={"description": "Base64 of the 32-byte key."})
+    keys = ma.fields.Dict(required=True, metadata={
+        "description": "Every signing key's id and base64 public key, for older checkpoints."})
+    signed = ma.fields.String(required=True)
+
+
+def _events(args, project=None):
+    page = queries.list_events(context.principal(), project_ref=project, action=args.get("action"),
+                               since=args.get("since"), limit=args["limit"], cursor=args["cursor"])
+    page.items = [queries.to_record(row) for row in page.items]
+    return page
+
+
+@blp.route("/projects/<project>/audit-events")
+class ProjectAuditEvents(MethodView):
+    @blp.arguments(AuditEventArgs, location="query")
+    @blp.response(200, page_schema(AuditEventSchema, "AuditEventPage"))
+    def get(self, args, project):
+        """A project's audit events, newest first (audit:read)."""
+        return _events(args, project)
+
+
+@blp.route("/audit-events")
+class OrgAuditEvents(MethodView):
+    @blp.arguments(AuditEventArgs, location="query")
+    @blp.response(200, page_schema(AuditEventSchema, "OrgAuditEventPage"))
+    def get(self, args):
+        """The org's audit events, newest first (audit:read on every project)."""
+        return _events(args)
+
+
+@blp.route("/audit-checkpoints")
+class AuditCheckpoints(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(CheckpointSchema, "CheckpointPage"))
+    def get(self, args):
+        """The org's signed checkpoints of its chain head, newest first (audit:read)."""
+        return queries.list_checkpoints(context.principal(), limit=args["limit"], cursor=args["cursor"])
+
+
+@blp.route("/audit-checkpoints/public-key")
+class AuditPublicKey(MethodView):
+    @blp.response(200, PublicKeySchema)
+    def get(self):
+        """The Ed25519 key that verifies the checkpoints (audit:read)."""
+        context.principal().require(perms.AUDIT_READ)
+        keyring = context.keyring()
+        keys = keyring.verify_keys()
+        primary = keyring.signing_key_id()
+        return {"algorithm": "Ed25519", "key_id": primary,
+                "public_key": base64.b64encode(keys[primary]).decode(),
+                "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
+                "signed": 'canonical_json({"v": 1, "org", "seq", "hash", "at"}): keys sorted, '
+                          'no spaces, UTF-8 (docs/audit.md)'}

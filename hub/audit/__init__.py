@@ -1,0 +1,10 @@
+"""The audit log: append-only events, hash-chained per org, with signed checkpoints.
+
+Owns writing an event in the caller's transaction (`log.record`), the chain's hashes and their
+verification (`chain`), signed checkpoints of each org's chain head (`checkpoints`), reading events
+a page at a time (`queries`) and the JSON-lines export a SIEM or an auditor reads (`export`).
+May import `hub.storage`, `hub.crypto`, `hub.errors` and `hub.timestamps`; no Flask, and nothing
+of tenancy, integrations or secrets (they call it).
+
+An event never holds a secret value: callers pass ids, names and field names only.
+"""

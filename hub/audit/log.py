@@ -1,0 +1,112 @@
+"""Appending events: in the caller's transaction, one org's chain at a time.
+
+`record` locks the org's chain head (SELECT ... FOR UPDATE on PostgreSQL; on SQLite every
+transaction of the hub begins IMMEDIATE and holds the write lock), so concurrent writers queue up
+and the chain never forks; appending reads and writes one head row, never the chain. The event
+commits or rolls back with the change it records. If it cannot be written, `AuditUnavailable` (a
+503) is raised and the caller's transaction rolls back: nothing happens unaudited.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import peewee
+
+from hub.audit import checkpoints
+from hub.audit.chain import GENESIS, event_hash
+from hub.errors import Forbidden, Unavailable
+from hub.storage.models import AuditEvent, AuditHead, Project, database, new_id, utcnow
+from hub.timestamps import to_iso
+
+logger = logging.getLogger(__name__)
+
+OUTCOMES = ("success", "denied", "failed")
+
+
+class AuditUnavailable(Unavailable):
+    """The audit log could not be written, so the change or read it was for did not happen."""
+
+
+def record(principal, action: str, *, target_type: str | None = None, target_id: str | None = None,
+           project: Project | None = None, outcome: str = "success",
+           details: dict[str, Any] | None = None) -> AuditEvent:
+    """Append one event to the principal's org chain, inside the caller's transaction (or its own).
+
+    :param principal: who acted (`actor`, `request_id`, `client_ip` and `signer` are read from it;
+        with a `signer`, a checkpoint that falls due is signed in the same transaction).
+    :param details: ids, names, field names; never a secret value.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown audit outcome {outcome!r}")
+    try:
+        with database.atomic():  # a savepoint inside the caller's transaction
+            head = _locked_head(principal.org_id)
+            now = utcnow()
+            now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as hashed: milliseconds
+            event = {
+                "id": new_id(), "org": principal.org_id, "seq": head.seq + 1, "at": to_iso(now),
+                "actor": principal.actor, "action": action, "target_type": target_type,
+                "target_id": target_id, "project": project.handle if project else None,
+                "project_id": project.id if project else None, "outcome": outcome,
+                "request_id": getattr(principal, "request_id", None),
+                "client_ip": getattr(principal, "client_ip", None), "details": details or {},
+            }
+            digest = event_hash(head.hash, event)
+            row = AuditEvent.create(
+                id=event["id"], org=principal.org_id, seq=event["seq"], at=now, actor=event["actor"],
+                action=action, target_type=target_type, target_id=target_id,
+                project_id=event["project_id"], project_handle=event["project"], outcome=outcome,
+                request_id=event["request_id"], client_ip=event["client_ip"], details=event["details"],
+                prev_hash=head.hash, hash=digest)
+            AuditHead.update(seq=event["seq"], hash=digest).where(AuditHead.org == principal.org_id).execute()
+            head.seq, head.hash = event["seq"], digest
+            signer = getattr(principal, "signer", None)
+            if signer is not None and checkpoints.due(head, now):
+                checkpoints.sign_head(signer, head, now)
+    except peewee.DatabaseError as exc:
+        logger.error("cannot write the audit event %s for org %s: %s", action, principal.org_id,
+                     type(exc).__name__)
+        raise AuditUnavailable("The audit log cannot be written right now, so nothing was done. "
+                               "Try again; the operator should check the database (see the "
+                               "server log).") from None
+    return row
+
+
+def record_denied(principal, action: str, **event) -> None:
+    """A refused plaintext read, recorded in a transaction of its own (it commits although the
+    request fails)."""
+    with database.atomic():
+        record(principal, action, outcome="denied", **event)
+
+
+def require(principal, permission: str, action: str, **event) -> None:
+    """`principal.require(permission)` for a plaintext read: a refusal is on record (`denied`).
+
+    :raises Forbidden: the principal lacks the permission (after the event is written).
+    """
+    try:
+        principal.require(permission)
+    except Forbidden:
+        record_denied(principal, action, **event)
+        raise
+
+
+def _locked_head(org_id: str) -> AuditHead:
+    AuditHead.insert(org=org_id, seq=0, hash=GENESIS, checkpoint_seq=0).on_conflict_ignore().execute()
+    query = AuditHead.select().where(AuditHead.org == org_id)
+    if not isinstance(database.obj, peewee.SqliteDatabase):
+        query = query.for_update()  # SQLite's BEGIN IMMEDIATE already holds the write lock
+    return query.get()
+
+
+def sign_head(signer, org_id: str, *, only_if_due: bool = True) -> bool:
+    """Sign the org's head if a checkpoint is due (or, with only_if_due=False, whenever events are
+    uncovered: before an export or a verify). Returns whether it signed."""
+    with database.atomic():
+        head = _locked_head(org_id)
+        uncovered = head.seq > head.checkpoint_seq
+        if uncovered and (not only_if_due or checkpoints.due(head, utcnow())):
+            checkpoints.sign_head(signer, head)
+            return True
+    return False

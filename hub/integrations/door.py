@@ -1,0 +1,74 @@
+"""The credential door: the one place decrypted integration credentials leave the hub.
+
+Every read is on record before the credentials are handed out: the event (`integration.credentials
+.read`, naming the key) is written in the read's transaction, and a read whose event cannot be
+written is refused (503). A key without `credentials:read` is refused (403) and that refusal is on
+record too (outcome `denied`). Only integrations whose status is `active` are served: an inactive
+one is refused with a 409 saying how to enable it, an expired one with a 409 saying to store new
+credentials.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from hub.audit import log as audit
+from hub.errors import Conflict
+from hub.integrations.records import (
+    active_condition,
+    effective_status,
+    find_in_project,
+    open_credentials,
+)
+from hub.storage.models import Integration, Project, database
+from hub.storage.pagination import DEFAULT_LIMIT, Page, paginate
+from hub.tenancy import Principal, find_project
+from hub.tenancy import permissions as perms
+
+ACTION = "integration.credentials.read"
+
+
+def _served(keyring, principal: Principal, row: Integration, project: Project | None) -> dict[str, Any]:
+    credentials = open_credentials(keyring, row)
+    audit.record(principal, ACTION, target_type="integration", target_id=row.id, project=project,
+                 details={"provider": row.provider, "name": row.name, "fields": sorted(credentials)})
+    return {"integration_id": row.id, "provider": row.provider, "auth_type": row.auth_type,
+            "credentials": credentials}
+
+
+def refuse_unless_active(row: Integration) -> None:
+    status = effective_status(row)
+    if status == "inactive":
+        raise Conflict(f"Integration '{row.name}' ({row.id}) is inactive, so its credentials are not "
+                       "served. Enable it with PUT {\"status\": \"active\"} first.",
+                       title="Integration inactive")
+    if status == "expired":
+        reason = row.expired_reason or "expired"
+        raise Conflict(f"The credentials of integration '{row.name}' ({row.id}) are {reason}. Store "
+                       "new credentials with PUT, then read them again.", title="Credentials expired")
+
+
+def read_one(keyring, principal: Principal, project_ref: str, integration_id: str) -> dict[str, Any]:
+    """One integration's decrypted credentials (credentials:read), audited."""
+    project = find_project(principal, project_ref)
+    audit.require(principal, perms.CREDENTIALS_READ, ACTION, project=project,
+                  target_type="integration", target_id=integration_id)
+    with database.atomic():
+        row = find_in_project(project, integration_id)
+        refuse_unless_active(row)
+        return _served(keyring, principal, row, project)
+
+
+def read_page(keyring, principal: Principal, project_ref: str, *, provider: str | None = None,
+              limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+    """The decrypted credentials of every active integration of the project, a page at a time,
+    each read audited (credentials:read)."""
+    project = find_project(principal, project_ref)
+    audit.require(principal, perms.CREDENTIALS_READ, ACTION, project=project,
+                  target_type="project", target_id=project.id)
+    query = Integration.select().where((Integration.project == project.id) & active_condition())
+    if provider:
+        query = query.where(Integration.provider == provider)
+    with database.atomic():
+        page = paginate(query, Integration.id, limit=limit, cursor=cursor)
+        page.items = [_served(keyring, principal, row, project) for row in page.items]
+    return page
