@@ -52,7 +52,7 @@ def ensure_org(keyring, org_name: str, project_handle: str | None, *, must_be_ne
             org = tenancy.create_org(org_name)
         except Conflict:  # made by a concurrent run a moment ago
             org = Org.get(Org.name == org_name)
-    operator = tenancy.operator(org)
+    operator = tenancy.operator(org, signer=keyring)
     project = None
     if project_handle:
         project = Project.get_or_none(Project.handle == project_handle)
