@@ -12,8 +12,8 @@ import importlib.metadata
 import textwrap
 
 import pytest
-
 from fake_distributions import fake_distribution  # noqa: F401 (a fixture)
+
 from hub.plugins import load_providers
 from hub.plugins.loader import ENTRYPOINT_GROUP, is_builtin
 

@@ -16,11 +16,11 @@ import logging
 import shutil
 import subprocess
 import sys
-import textwrap
 import types
 from pathlib import Path
 
 import pytest
+from fake_distributions import fake_distribution  # noqa: F401 (a fixture)
 from flask import Flask
 from marshmallow import Schema, fields
 from packaging.version import Version
@@ -38,8 +38,6 @@ from hub.plugins import (
 )
 from hub.sdk import AuthMethod, Provider
 from hub.verification.run import run_check
-
-from fake_distributions import fake_distribution  # noqa: F401 (a fixture)
 
 SAMPLE_SOURCE = Path(__file__).parent / "sample_provider"
 SAMPLE_DISTRIBUTION = "hub-sample-provider"

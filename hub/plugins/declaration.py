@@ -62,8 +62,8 @@ def _verify_signature_problems(verify: Any) -> list[str]:
     try:
         signature.bind("auth_type", {}, {}, None)
     except TypeError as exc:
-        return [f"verify{signature} cannot be called as verify(auth_type, credentials, config, "
-                f"http) ({exc}); make it take these four positional arguments"]
+        return [(f"verify{signature} cannot be called as verify(auth_type, credentials, config, "
+                 f"http) ({exc}); make it take these four positional arguments")]
     return []
 
 

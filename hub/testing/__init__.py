@@ -23,7 +23,11 @@ from typing import TYPE_CHECKING, Any, Iterator
 import pytest
 
 from hub.testing.app import HubTestApp, hub_app_with
-from hub.testing.checks import result_from_check, undocumented_fields, verify_credentials
+from hub.testing.checks import (
+    result_from_check,
+    undocumented_fields,
+    verify_credentials,
+)
 from hub.testing.egress import LOOPBACK_ALLOW_LIST, TEST_TIMEOUT, egress_client
 
 if TYPE_CHECKING:

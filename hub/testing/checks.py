@@ -53,7 +53,7 @@ def result_from_check(checked: dict[str, Any]) -> VerificationResult:
 def _aware(text: str | None) -> datetime.datetime | None:
     if text is None:
         return None
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.datetime.fromisoformat(text)  # `...Z` reads as aware UTC
 
 
 def undocumented_fields(provider: Provider) -> list[str]:

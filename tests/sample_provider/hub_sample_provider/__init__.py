@@ -1,8 +1,7 @@
 """A sample hub provider: an API key checked against `GET {api_base_url}/whoami`."""
 from marshmallow import Schema, fields
 
-from hub import hookimpl
-from hub.sdk import AuthMethod, Provider, VerificationResult
+from hub import AuthMethod, Provider, VerificationResult, hookimpl, retry_after
 
 DEFAULT_API_BASE_URL = "https://api.sample.example"
 
@@ -34,9 +33,8 @@ def verify(auth_type, credentials, config, http):
     if response.status == 401:
         return VerificationResult.failure("invalid_credentials", "Sample did not accept the API key")
     if response.status == 429:
-        retry_after = response.headers.get("Retry-After")
         return VerificationResult.failure("rate_limited", "Sample is rate limiting the hub",
-                                          retry_after=int(retry_after) if retry_after else None)
+                                          retry_after=retry_after(response.headers))
     return VerificationResult.failure("provider_error", f"Sample answered HTTP {response.status}")
 
 
