@@ -163,7 +163,10 @@ def test_update_list_versions_get_version_and_states(cli, hub):
                      "--cas", str(n - 1), "--json")).stdout
         assert json.loads(out)["current_version"] == n
     stale = cli("update", "db", "--project", "payments", "--values", '{"p": "x"}', "--cas", "1")
-    assert stale.exit_code == 1 and "is 3, not 1" in stale.output and "cas: 3" in stale.output
+    assert stale.exit_code == 1 and "is 3, not 1" in stale.output
+    # In CLI words, not the API's (`cas: 3`, PUT).
+    assert "'hub secrets update db --project payments --cas 3'" in stale.output
+    assert "cas: " not in stale.output and "PUT" not in stale.output
 
     listed = json.loads(ok(cli("list-versions", "db", "--project", "payments", "--json")).stdout)
     assert [(v["version"], v["state"]) for v in listed] == [(1, "DISABLED"), (2, "DISABLED"), (3, "ENABLED")]

@@ -17,13 +17,14 @@ from hub.cli.instance import db_group, init_command
 from hub.cli.integrations import integrations_group
 from hub.cli.keys import keys_group
 from hub.cli.orgs import orgs_group
+from hub.cli.projects import projects_group
 from hub.cli.providers import providers_group
 from hub.cli.secrets import secrets_group
 from hub.cli.serve import serve_command
 from hub.errors import HubError
 
-COMMANDS = [init_command, serve_command, db_group, keys_group, orgs_group, crypto_group,
-            providers_group, integrations_group, secrets_group]
+COMMANDS = [init_command, serve_command, db_group, keys_group, orgs_group, projects_group,
+            crypto_group, providers_group, integrations_group, secrets_group]
 
 
 def init_app(app) -> None:
@@ -40,9 +41,46 @@ def _create_app():
         raise click.ClickException(exc.detail) from None
 
 
+def _print_version(ctx: click.Context, _param, value) -> None:
+    if value and not ctx.resilient_parsing:
+        import hub
+
+        click.echo(f"hub {hub.__version__}")
+        ctx.exit()
+
+
+class HubGroup(FlaskGroup):
+    """Flask's group, with the hub's commands and version and without Flask's own options.
+
+    `--app`, `--env-file` and `--debug` choose or configure *some* Flask app; `hub` always runs
+    this hub (`hub.create_app`), configured by HUB_* settings. The commands are the group's own,
+    so `hub --help` lists them without building an app (which could fail on a bad setting).
+    """
+
+    _FLASK_OPTIONS = frozenset({"app", "env_file", "debug"})
+
+    def __init__(self):
+        super().__init__(create_app=_create_app, add_default_commands=False, add_version_option=False,
+                         load_dotenv=False, context_settings={"auto_envvar_prefix": None},
+                         help="hub: an integration hub for third-party credentials.")
+        self.params = [p for p in self.params if p.name not in self._FLASK_OPTIONS]
+        self.params.append(click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                                        callback=_print_version, help="Print the hub's version."))
+        for command in COMMANDS:
+            self.add_command(command)
+
+    def parse_args(self, ctx, args):
+        return click.Group.parse_args(self, ctx, args)  # not Flask's: it reads --app/--env-file early
+
+    def get_command(self, ctx, name):
+        return self.commands.get(name)
+
+    def list_commands(self, ctx):
+        return sorted(self.commands)
+
+
 def main() -> None:
-    FlaskGroup(create_app=_create_app, add_default_commands=False,
-               help="hub: an integration hub for third-party credentials.")(prog_name="hub")
+    HubGroup()(prog_name="hub")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def _report_setup(setup: bootstrap.OrgSetup, as_json: bool) -> None:
 @click.option("--project", "project_handle", default="default", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object {org, project, api_key, secret}.")
 @with_appcontext
-@fails_cleanly
+@fails_cleanly(creates=True)
 def init_command(org_name, project_handle, as_json):
     """Set up the database, the root key and keyring, an org, a project and an owner key."""
     setup = bootstrap.initialize(current_app.config, database(), org_name, project_handle)
@@ -47,8 +47,12 @@ def db_group():
 
 
 @db_group.command("upgrade")
-@fails_cleanly
-def db_upgrade_command():
-    """Apply pending schema migrations (safe to run twice)."""
+@click.option("--json", "as_json", is_flag=True, help="Print {applied: [migration names]}.")
+@fails_cleanly(creates=True)
+def db_upgrade_command(as_json):
+    """Apply pending schema migrations (safe to run twice; a new SQLite database is made)."""
     applied = migrate.upgrade(database())
-    click.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+    if as_json:
+        print_json({"applied": applied})
+    else:
+        click.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")

@@ -7,7 +7,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from hub.cli.output import current_keyring, fails_cleanly, print_json, print_table
+from hub.cli.output import (
+    current_keyring,
+    fails_cleanly,
+    print_json,
+    print_table,
+    progress_lines,
+)
 from hub.services import build_services
 from hub.storage.models import Project
 from hub.timestamps import to_iso
@@ -35,7 +41,8 @@ def integrations_verify_command(project_handles, all_projects, concurrency, rest
         found = {p.handle: p.id for p in Project.select().where(Project.handle.in_(project_handles))}
         missing = sorted(set(project_handles) - set(found))
         if missing:
-            raise click.ClickException(f"No project {', '.join(missing)}. 'hub init' made 'default'.")
+            raise click.ClickException(f"No project {', '.join(missing)} in this hub. 'hub projects "
+                                       "list --org ORG' shows an org's.")
         project_ids = sorted(found.values())
     services = build_services(current_keyring(), current_app.extensions["hub.providers"],
                               current_app.config)
@@ -45,13 +52,14 @@ def integrations_verify_command(project_handles, all_projects, concurrency, rest
     if resumed:
         click.echo(f"Resuming the run started at {to_iso(started)} (--restart begins again).", err=True)
 
-    def progress(done, total, outcome):
-        row = outcome.integration
-        verdict = "ok" if outcome.ok else (outcome.result["error"]["code"] if outcome.result else "not run")
-        click.echo(f"[{done}/{total}] {outcome.project_handle}/{row.name} ({row.provider}): {verdict}", err=True)
+    with progress_lines("verifying") as report:
+        def progress(done, total, outcome):
+            row = outcome.integration
+            verdict = "ok" if outcome.ok else (outcome.result["error"]["code"] if outcome.result else "not run")
+            report(done, total, f"{outcome.project_handle}/{row.name} ({row.provider}): {verdict}")
 
-    outcomes, skipped = bulk_verify.run(services, bulk_verify.select(project_ids), started=started,
-                                        resumed=resumed, concurrency=concurrency, progress=progress)
+        outcomes, skipped = bulk_verify.run(services, bulk_verify.select(project_ids), started=started,
+                                            resumed=resumed, concurrency=concurrency, progress=progress)
     state.finish()
     rows = [{"project": o.project_handle, "name": o.integration.name, "provider": o.integration.provider,
              "id": o.integration.id, "ok": o.ok,

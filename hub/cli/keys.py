@@ -6,7 +6,10 @@ from flask.cli import AppGroup
 
 from hub import tenancy
 from hub.cli.output import current_keyring, fails_cleanly, print_json, print_table
+from hub.errors import InvalidInput
+from hub.secrets.store import printable
 from hub.storage.models import ApiKey, Org
+from hub.storage.storable_text import unstorable
 from hub.timestamps import to_iso
 
 
@@ -25,8 +28,22 @@ def keys_group():
 def _org(name: str) -> Org:
     org = Org.get_or_none(Org.name == name)
     if org is None:
-        raise click.ClickException(f"No org named '{name}'. 'hub init' makes the first one.")
+        raise click.ClickException(f"No org named '{printable(name)}'. 'hub init' makes the first one.")
     return org
+
+
+def _as_options(exc: InvalidInput, org_name: str) -> str:
+    """The domain names the API's fields (`projects.0`, `name`); here they are options."""
+    sentences = []
+    for field, messages in (exc.errors or {}).items():
+        if field.startswith("projects."):
+            sentences.append(f"--project: {' '.join(messages).replace(' that this key can see.', '')} "
+                             f"in org '{org_name}' ('hub projects list --org {org_name}' shows them).")
+        elif field in ("name", "role"):
+            sentences.append(f"--{field}: {' '.join(messages)}")
+        else:
+            sentences.append(f"{field}: {' '.join(messages)}")
+    return " ".join(sentences) or exc.detail
 
 
 @keys_group.command("create")
@@ -38,9 +55,15 @@ def _org(name: str) -> Org:
 @fails_cleanly
 def keys_create_command(org_name, name, role, projects, as_json):
     """Make an API key; its secret is printed once."""
+    if any(unstorable(ref) for ref in projects):
+        raise click.BadParameter("not a project handle or id (it holds NUL or undecodable bytes).",
+                                 param_hint="--project")
     org = _org(org_name)
-    key, secret = tenancy.create_api_key(current_keyring(), tenancy.operator(org), name=name, role=role,
-                                         projects=list(projects) or None)
+    try:
+        key, secret = tenancy.create_api_key(current_keyring(), tenancy.operator(org), name=name,
+                                             role=role, projects=list(projects) or None)
+    except InvalidInput as exc:
+        raise click.ClickException(_as_options(exc, org_name)) from None
     row = _key_row(key) | {"secret": secret}
     if as_json:
         print_json(row)
@@ -70,8 +93,8 @@ def keys_list_command(org_name, as_json):
 @fails_cleanly
 def keys_revoke_command(key_id):
     """Revoke a key by id or api_key; every later call with it answers 401."""
-    key = ApiKey.get_or_none((ApiKey.id == key_id) | (ApiKey.public_id == key_id))
+    key = None if unstorable(key_id) else ApiKey.get_or_none((ApiKey.id == key_id) | (ApiKey.public_id == key_id))
     if key is None:
-        raise click.ClickException(f"No API key '{key_id}'. 'hub keys list' shows them.")
+        raise click.ClickException(f"No API key '{printable(key_id)}'. 'hub keys list' shows them.")
     key = tenancy.revoke_api_key(tenancy.operator(key.org), key.id)
     click.echo(f"revoked {key.public_id} ({key.name}) at {to_iso(key.revoked_at)}")

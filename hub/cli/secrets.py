@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 
 from hub import tenancy
 from hub.cli.output import current_keyring, fails_cleanly, print_json, print_table
-from hub.errors import InvalidInput
+from hub.errors import Conflict, InvalidInput
 from hub.secrets import store as secret_store
 from hub.secrets.schemas import SecretSchema, SecretVersionSchema, SecretWrittenSchema
 from hub.storage.models import Secret
@@ -39,7 +39,7 @@ def _operator_and_project(ref: str) -> tuple[tenancy.Principal, str]:
     project = tenancy.project_by_ref(ref)
     if project is None:
         raise click.ClickException(f"No project '{secret_store.printable(ref)}' in this hub. 'hub init' "
-                                   "makes the first one; GET /v1/projects lists them.")
+                                   "makes the first one; 'hub projects list --org ORG' lists an org's.")
     return tenancy.operator(project.org), project.id
 
 
@@ -169,8 +169,16 @@ def create_command(project_ref, name, description, values_json, values_file, var
     """Create a secret; its values become version 1, ENABLED."""
     values = _read_values(values_json, values_file, var_pairs)
     principal, project_id = _operator_and_project(project_ref)
-    written = secret_store.create_secret(current_keyring(), principal, project_id, name=name, values=values,
-                                         description=description)
+    try:
+        written = secret_store.create_secret(current_keyring(), principal, project_id, name=name,
+                                             values=values, description=description)
+    except Conflict as exc:
+        if "name" not in (exc.errors or {}):
+            raise
+        shown = secret_store.printable(project_ref)
+        raise click.ClickException(
+            f"A secret named '{name}' already exists in project '{shown}'. Write a new version of it "
+            f"with 'hub secrets update {name} --project {shown}', or choose another --name.") from None
     _show_written(written, as_json)
 
 
@@ -188,8 +196,18 @@ def update_command(name, project_ref, description, values_json, values_file, var
     values = _read_values(values_json, values_file, var_pairs)
     principal, project_id = _operator_and_project(project_ref)
     extra = {"description": description} if description is not None else {}
-    written = secret_store.update_secret(current_keyring(), principal, project_id, name, values=values,
-                                         cas=cas, **extra)
+    try:
+        written = secret_store.update_secret(current_keyring(), principal, project_id, name,
+                                             values=values, cas=cas, **extra)
+    except Conflict as exc:
+        newest = exc.extra.get("current_version")
+        if cas is None or newest is None:
+            raise
+        shown = secret_store.printable(project_ref)
+        raise click.ClickException(
+            f"Check-and-set failed: the newest version of secret '{name}' is {newest}, not {cas}. See "
+            f"what changed with 'hub secrets list-versions {name} --project {shown}', then run 'hub "
+            f"secrets update {name} --project {shown} --cas {newest}' to write after it.") from None
     _show_written(written, as_json)
 
 

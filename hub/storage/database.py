@@ -8,10 +8,18 @@ SQLite (the default, in the instance folder) runs with WAL, foreign keys and a b
 every transaction begins IMMEDIATE: a read-then-write takes the write lock up front, so two
 requests cannot both read the old state and then both write. PostgreSQL comes through a
 `postgresql://` URL, with a connection pool.
+
+Nothing is created on disk when a database is opened: the SQLite file (mode 0600, with its folder)
+is made on the first connection of a hub that writes a new instance (`create_sqlite_file`, which
+`hub init` calls), so reading commands on a hub that was never set up say so instead of leaving an
+empty database behind. `unavailable` turns what the drivers raise (no such table, no database, no
+driver, no server) into one `DatabaseUnavailable` sentence saying what to do; the CLI and the API
+share it.
 """
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -27,12 +35,11 @@ def open_database(url: str | None, instance_path: str | Path, busy_timeout: floa
         url = f"sqlite:///{Path(instance_path) / 'hub.db'}"
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
-        path = url[len("sqlite:///"):]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # Owner-only: it holds ciphertexts and key hashes (SQLite gives -wal/-shm the same mode).
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        return peewee.SqliteDatabase(
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+        if not path:
+            raise DatabaseUnavailable("HUB_DATABASE_URL names no SQLite file: use sqlite:///RELATIVE/PATH "
+                                      "or sqlite:////ABSOLUTE/PATH, or unset it for instance/hub.db.")
+        return HubSqliteDatabase(
             path,
             timeout=busy_timeout,
             lock_type="IMMEDIATE",
@@ -43,9 +50,96 @@ def open_database(url: str | None, instance_path: str | Path, busy_timeout: floa
     if scheme in ("postgres", "postgresql"):
         # Pooled: a request borrows a connection and gives it back on teardown.
         pooled = url.replace(f"{scheme}://", "postgresql+pool://", 1)
-        return connect_url(pooled, max_connections=32, stale_timeout=300)
+        usage = "use postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+        try:
+            if not urlparse(url).path.strip("/"):
+                raise DatabaseUnavailable(f"HUB_DATABASE_URL names no database: {usage}.")
+            return connect_url(pooled, max_connections=32, stale_timeout=300)
+        except ValueError:  # a port that is not a number ... (the URL may hold a password: not shown)
+            raise DatabaseUnavailable(f"HUB_DATABASE_URL is not a usable PostgreSQL URL: {usage}.") from None
     raise DatabaseUnavailable(
         f"HUB_DATABASE_URL has an unsupported scheme {scheme!r}: use sqlite:///PATH or postgresql://...")
+
+
+class HubSqliteDatabase(peewee.SqliteDatabase):
+    """SQLite whose file, when a connection has to make it, is owner-only from its first byte."""
+
+    def _connect(self):
+        create_sqlite_file(self)
+        return super()._connect()
+
+
+def sqlite_path(db: peewee.Database) -> Path | None:
+    """The SQLite file of a database, or None (PostgreSQL, or SQLite in memory)."""
+    if not is_sqlite(db) or not db.database or db.database == ":memory:" or db.database.startswith("file:"):
+        return None
+    return Path(db.database)
+
+
+def create_sqlite_file(db: peewee.Database) -> None:
+    """Make a missing SQLite file (and its folder) of mode 0600: it holds ciphertexts and key
+    hashes, and SQLite gives -wal/-shm the same mode. Nothing for PostgreSQL or an existing file."""
+    path = sqlite_path(db)
+    if path is None or path.exists():
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise DatabaseUnavailable(f"Cannot create the SQLite database {path} ({exc.strerror}): "
+                                  "check that the hub's user may write there, or set "
+                                  "HUB_INSTANCE_PATH or HUB_DATABASE_URL elsewhere.") from None
+
+
+def require_existing(db: peewee.Database) -> None:
+    """Refuse, with what to do, a SQLite database whose file does not exist yet (a hub never set
+    up there); connecting would create it. PostgreSQL answers for itself on connecting."""
+    path = sqlite_path(db)
+    if path is not None and not path.exists():
+        raise DatabaseUnavailable(f"No hub is set up here: the database {path} does not exist. Run "
+                                  "'hub init' first, or point HUB_INSTANCE_PATH or HUB_DATABASE_URL "
+                                  "at the hub's.")
+
+
+# What the drivers raise when the database is missing, unreachable, not set up or unusable.
+DRIVER_ERRORS = (peewee.OperationalError, peewee.ProgrammingError, peewee.InterfaceError,
+                 peewee.ImproperlyConfigured)
+
+_NO_TABLE = re.compile(r'no such table: (\w+)|relation "([^"]+)" does not exist')
+_NO_DATABASE = re.compile(r'database "([^"]+)" does not exist')
+
+
+def unavailable(exc: Exception, db: peewee.Database | None = None) -> DatabaseUnavailable:
+    """A driver's error as one sentence for the operator: what is wrong and what to do."""
+    text = str(exc).strip()
+    first_line = text.splitlines()[0] if text else type(exc).__name__
+    if isinstance(exc, peewee.ImproperlyConfigured):
+        if "driver" in text.lower() or "psycopg" in text.lower():
+            return DatabaseUnavailable("HUB_DATABASE_URL names a PostgreSQL database, but its driver "
+                                       "(psycopg2) is not installed: pip install 'hub[postgres]'.")
+        return DatabaseUnavailable(f"The database is not configured usably ({first_line}): check "
+                                   "HUB_DATABASE_URL.")
+    table = _NO_TABLE.search(text)
+    if table:
+        return DatabaseUnavailable(f"The database has no table '{table.group(1) or table.group(2)}': "
+                                   "no hub is set up in it. Run 'hub init' first (or 'hub db upgrade' "
+                                   "if it holds an older hub).")
+    missing = _NO_DATABASE.search(text)
+    if missing:
+        name = missing.group(1)
+        return DatabaseUnavailable(f"The PostgreSQL database '{name}' does not exist: check "
+                                   f"HUB_DATABASE_URL, or create it with 'createdb {name}' and run "
+                                   "'hub init'.")
+    if "unable to open database file" in text:
+        where = sqlite_path(db) if db is not None else None
+        return DatabaseUnavailable(f"Cannot open the SQLite database{f' {where}' if where else ''}: "
+                                   "run 'hub init' first, or check HUB_INSTANCE_PATH / "
+                                   "HUB_DATABASE_URL and the folder's permissions.")
+    if isinstance(exc, peewee.OperationalError) and ("connect" in text or "could not translate" in text):
+        return DatabaseUnavailable(f"The database does not answer ({first_line.rstrip('.')}): check "
+                                   "HUB_DATABASE_URL and that the database server is up.")
+    return DatabaseUnavailable(f"The database failed ({first_line.rstrip('.')}): check HUB_DATABASE_URL, "
+                               "and run 'hub db upgrade' if the hub was upgraded.")
 
 
 def is_sqlite(db: peewee.Database) -> bool:
@@ -61,6 +155,8 @@ def init_app(app) -> None:
     def _connect():
         try:
             db.connect(reuse_if_open=True)
+        except peewee.ImproperlyConfigured as exc:  # no driver: the operator's to fix, logged
+            raise unavailable(exc, db) from None
         except peewee.OperationalError:
             raise Unavailable("The database does not answer. Check HUB_DATABASE_URL and that the "
                               "database server is up; /healthz answers 200 once it is back.") from None
