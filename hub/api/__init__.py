@@ -21,6 +21,7 @@ from hub.api import (
     health,
     input_guard,
     integrations,
+    org_integrations,
     problems,
     projects,
     providers,
@@ -28,7 +29,7 @@ from hub.api import (
 )
 
 RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp,
-             credentials.blp, secrets.blp, audit.blp]
+             org_integrations.blp, credentials.blp, secrets.blp, audit.blp]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 

@@ -13,11 +13,14 @@ blp = Blueprint("credentials", __name__, url_prefix="/v1/projects/<project>",
                             "Every read is an audit event; responses are never cached.")
 
 
-@blp.after_request
-def _never_cached(response):
+def never_cached(response):
+    """Plaintext credentials: no cache, proxy or browser may keep a copy."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
+
+
+blp.after_request(never_cached)
 
 
 class CredentialsSchema(ma.Schema):

@@ -5,7 +5,7 @@ from hub.api import context
 from hub.api.blueprint import Blueprint
 from hub.api.fields import PageArgs, Timestamp, page_schema
 from hub.api.verification_schema import VerificationResultSchema
-from hub.integrations import records, store, validation
+from hub.integrations import org_wide, records, store, validation
 from hub.storage.models import Integration
 from hub.storage.pagination import paginate
 from hub.verification import record as verification
@@ -64,12 +64,20 @@ class IntegrationSchema(ma.Schema):
     last_verification = ma.fields.Nested(VerificationResultSchema, allow_none=True)
     created_at = Timestamp()
     updated_at = Timestamp()
+    is_global = ma.fields.Boolean(metadata={
+        "description": "Org-wide integrations only: every project of the org may use it."})
+    projects = ma.fields.List(ma.fields.String(), allow_none=True, metadata={
+        "description": "Org-wide integrations only: the projects it is shared with (null when global)."})
+    shared = ma.fields.Boolean(metadata={
+        "description": "With include_shared=true: whether this is an org-wide integration."})
 
 
 class IntegrationListArgs(PageArgs):
     provider = ma.fields.String()
     status = ma.fields.String(validate=ma.validate.OneOf(["active", "inactive", "expired"]))
     tag = ma.fields.String()
+    include_shared = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Add the org-wide integrations that apply to this project (`shared: true`)."})
 
 
 class CreateArgs(ma.Schema):
@@ -106,10 +114,19 @@ class Integrations(MethodView):
     @blp.response(200, page_schema(IntegrationSchema, "IntegrationPage"))
     def get(self, args, project):
         """List integrations, filtered by provider, status or tag (integrations:read)."""
+        include_shared = args["include_shared"]
         found, query = records.list_query(context.principal(), project, provider=args.get("provider"),
-                                               status=args.get("status"), tag=args.get("tag"))
+                                          status=args.get("status"), tag=args.get("tag"),
+                                          include_shared=include_shared)
         page = paginate(query, Integration.id, limit=args["limit"], cursor=args["cursor"])
-        page.items = [_record(found, row) for row in page.items]
+        if not include_shared:
+            page.items = [_record(found, row) for row in page.items]
+            return page
+        scopes = org_wide.shared_with(page.items)
+        page.items = [records.to_record(row, found.handle if row.project_id else None,
+                                        context.providers().get(row.provider),
+                                        shared_with=scopes.get(row.id), shared=row.project_id is None)
+                      for row in page.items]
         return page
 
 

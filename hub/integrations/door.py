@@ -1,6 +1,7 @@
 """The credential door: the one place decrypted integration credentials leave the hub.
 
-Every read is on record before the credentials are handed out: the event (`integration.credentials
+Project-scoped integrations are read by project (`read_one`, `read_page`); the org-wide ones
+that apply to a project by `read_shared`. Every read is on record before the credentials are handed out: the event (`integration.credentials
 .read`, naming the key) is written in the read's transaction, and a read whose event cannot be
 written is refused (503). A key without `credentials:read` is refused (403) and that refusal is on
 record too (outcome `denied`). Only integrations whose status is `active` are served: an inactive
@@ -15,6 +16,7 @@ from hub.audit import log as audit
 from hub.errors import Conflict
 from hub.integrations.records import (
     active_condition,
+    applies_to,
     effective_status,
     find_in_project,
     open_credentials,
@@ -66,6 +68,22 @@ def read_page(keyring, principal: Principal, project_ref: str, *, provider: str 
     audit.require(principal, perms.CREDENTIALS_READ, ACTION, project=project,
                   target_type="project", target_id=project.id)
     query = Integration.select().where((Integration.project == project.id) & active_condition())
+    if provider:
+        query = query.where(Integration.provider == provider)
+    with database.atomic():
+        page = paginate(query, Integration.id, limit=limit, cursor=cursor)
+        page.items = [_served(keyring, principal, row, project) for row in page.items]
+    return page
+
+
+def read_shared(keyring, principal: Principal, project_ref: str, *, provider: str | None = None,
+                limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+    """The decrypted credentials of the active org-wide integrations that apply to a project,
+    paged, each read audited (credentials:read)."""
+    project = find_project(principal, project_ref)
+    audit.require(principal, perms.CREDENTIALS_READ, ACTION, project=project,
+                  target_type="project", target_id=project.id)
+    query = Integration.select().where(applies_to(project) & active_condition())
     if provider:
         query = query.where(Integration.provider == provider)
     with database.atomic():

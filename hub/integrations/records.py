@@ -10,11 +10,20 @@ from hub import crypto
 from hub.errors import Corrupted, NotFound
 from hub.plugins.describe import secret_fields
 from hub.sdk import Provider
-from hub.storage.models import Integration, IntegrationTag, Project, database, utcnow
+from hub.storage.models import (Integration, IntegrationProject, IntegrationTag, Project, database,
+                                utcnow)
 from hub.tenancy import Principal, find_project
 from hub.tenancy import permissions as perms
 
 SETTABLE_STATUSES = ("active", "inactive")
+
+
+def applies_to(project: Project):
+    """The SQL condition: an org-wide integration of the project's org that applies to it."""
+    shared = IntegrationProject.select(IntegrationProject.integration).where(
+        IntegrationProject.project == project.id)
+    return ((Integration.org == project.org_id) & Integration.project.is_null()
+            & (Integration.is_global | Integration.id.in_(shared)))
 
 
 def effective_status(row: Integration, now: datetime.datetime | None = None) -> str:
@@ -41,8 +50,14 @@ def _status_condition(status: str, now: datetime.datetime):
     return (Integration.status == "active") & ~expired
 
 
-def to_record(row: Integration, project_handle: str | None, provider: Provider | None) -> dict:
-    """The API's integration record. Credential values never appear in it."""
+def to_record(row: Integration, project_handle: str | None, provider: Provider | None, *,
+              shared_with: list[str] | None = None, shared: bool | None = None) -> dict:
+    """The API's integration record. Credential values never appear in it.
+
+    An org-wide integration (`project` null) also has `is_global` and `projects` (the handles it
+    is shared with, from `shared_with`); in a project's list with `include_shared`, every record
+    says whether it is an org-wide one (`shared`).
+    """
     config = dict(row.config)
     if provider is not None:  # belt and braces: a config field a plugin marks secret is not shown
         for name in secret_fields(provider.config_schema):
@@ -55,14 +70,26 @@ def to_record(row: Integration, project_handle: str | None, provider: Provider |
                         "updated_at": row.credentials_updated_at},
         "expires_at": row.expires_at, "last_verification": row.last_verification,
         "created_at": row.created_at, "updated_at": row.updated_at,
-    }
+    } | _scope_fields(row, shared_with, shared)
+
+
+def _scope_fields(row: Integration, shared_with: list[str] | None, shared: bool | None) -> dict:
+    fields = {}
+    if row.project_id is None:
+        fields["is_global"] = bool(row.is_global)
+        fields["projects"] = None if row.is_global else list(shared_with or [])
+    if shared is not None:
+        fields["shared"] = shared
+    return fields
 
 
 def list_query(principal: Principal, project_ref: str, *, provider: str | None = None,
-               status: str | None = None, tag: str | None = None):
+               status: str | None = None, tag: str | None = None, include_shared: bool = False):
+    """A project's integrations (and, with `include_shared`, the org-wide ones that apply to it)."""
     principal.require(perms.INTEGRATIONS_READ)
     project = find_project(principal, project_ref)
-    query = Integration.select().where(Integration.project == project.id)
+    own = Integration.project == project.id
+    query = Integration.select().where((own | applies_to(project)) if include_shared else own)
     if provider:
         query = query.where(Integration.provider == provider)
     if status:

@@ -31,7 +31,7 @@ def _seal_credentials(keyring, row: Integration, credentials: dict) -> None:
     row.credentials_updated_at = utcnow()
 
 
-def _replace_tags(row: Integration) -> None:
+def replace_tags(row: Integration) -> None:
     IntegrationTag.delete().where(IntegrationTag.integration == row.id).execute()
     if row.tags:
         IntegrationTag.insert_many([{"integration": row.id, "tag": t} for t in row.tags]).execute()
@@ -42,31 +42,33 @@ def _name_taken(provider: str, name: str) -> Conflict:
                     "choose another name.", errors={"name": ["Already taken for this provider."]})
 
 
-def _insert(keyring, row: Integration, credentials: dict, name_taken: Conflict, event) -> None:
-    """Seal the credentials for this new row and store it; the unique index settles name races."""
+def insert(keyring, row: Integration, credentials: dict, name_taken: Conflict, event) -> None:
+    """Seal the credentials for this new row and store it, with `event()` (its audit event and
+    anything else that belongs to the row) in the same transaction; the unique indexes settle name
+    races."""
     _seal_credentials(keyring, row, credentials)
 
     def refused():
-        if not Project.select().where(Project.id == row.project_id).exists():
+        if row.project_id and not Project.select().where(Project.id == row.project_id).exists():
             return NotFound("The project was deleted while the integration was being created.")
         return name_taken
 
     with atomic_or(refused):
         row.save(force_insert=True)
-        _replace_tags(row)
+        replace_tags(row)
         event()
 
 
-def create(services: Services, principal: Principal, project_ref: str, data: dict, *,
-           verify: bool = False) -> tuple[Project, Integration]:
-    principal.require(perms.INTEGRATIONS_WRITE)
-    project = find_project(principal, project_ref)
+def new_row(services: Services, data: dict, *, org_id: str, project_id: str | None,
+            verify: bool) -> tuple[Integration, dict]:
+    """A new integration row from a create request, and its validated credentials; with `verify`,
+    the provider's check runs first and a failure refuses (nothing is stored)."""
     provider = provider_named(services.providers, data["provider"])
     method = auth_method_for(provider, data.get("auth_type"))
     credentials = validate_against(method.credentials_schema, data["credentials"], "credentials")
     config = validate_against(provider.config_schema, data.get("config") or {}, "config")
     row = Integration(
-        id=new_id(), org=project.org_id, project=project.id, name=data["name"],
+        id=new_id(), org=org_id, project=project_id, name=data["name"],
         provider=provider.name, auth_type=method.id, display_name=data.get("display_name"),
         description=data.get("description"), config=config, tags=normalized_tags(data.get("tags")),
         status="active", expires_at=data.get("expires_at"))
@@ -78,8 +80,17 @@ def create(services: Services, principal: Principal, project_ref: str, data: dic
                                "Nothing was stored.", errors={"credentials": [error["message"]]},
                                verification=result)
         apply_result(row, result)
-    _insert(services.keyring, row, credentials, _name_taken(provider.name, row.name),
-            lambda: _record(principal, "integration.create", row, project,
+    return row, credentials
+
+
+def create(services: Services, principal: Principal, project_ref: str, data: dict, *,
+           verify: bool = False) -> tuple[Project, Integration]:
+    principal.require(perms.INTEGRATIONS_WRITE)
+    project = find_project(principal, project_ref)
+    row, credentials = new_row(services, data, org_id=project.org_id, project_id=project.id,
+                               verify=verify)
+    insert(services.keyring, row, credentials, _name_taken(row.provider, row.name),
+            lambda: record(principal, "integration.create", row, project,
                             {"provider": row.provider, "name": row.name, "auth_type": row.auth_type,
                              "verified": verify}))
     return project, row
@@ -92,17 +103,18 @@ def update(services: Services, principal: Principal, project_ref: str, integrati
     project = find_project(principal, project_ref)
     with database.atomic():
         row = find_in_project(project, integration_id, for_update=True)
-        _apply_changes(services, row, changes)
+        apply_changes(services, row, changes)
         # Only a rename can collide (the unique (project, provider, name) index).
         with atomic_or(_name_taken(row.provider, changes.get("name", ""))):
             row.save()
             if "tags" in changes:
-                _replace_tags(row)
-        _record(principal, "integration.update", row, project, {"fields": sorted(changes)})
+                replace_tags(row)
+        record(principal, "integration.update", row, project, {"fields": sorted(changes)})
     return project, row
 
 
-def _apply_changes(services: Services, row: Integration, changes: dict) -> None:
+def apply_changes(services: Services, row: Integration, changes: dict) -> None:
+    """A PUT's fields onto the row (validated by the provider's schemas; credentials resealed)."""
     if "provider" in changes and changes["provider"] != row.provider:
         raise invalid_field("provider", f"An integration's provider cannot change (it is "
                                         f"'{row.provider}'); create a new integration instead.")
@@ -144,7 +156,7 @@ def delete(principal: Principal, project_ref: str, integration_id: str) -> None:
     with database.atomic():
         row = find_in_project(project, integration_id, for_update=True)
         Integration.delete().where(Integration.id == row.id).execute()
-        _record(principal, "integration.delete", row, project,
+        record(principal, "integration.delete", row, project,
                 {"provider": row.provider, "name": row.name})
 
 
@@ -164,17 +176,17 @@ def copy(services: Services, principal: Principal, project_ref: str, source_proj
         provider=source.provider, auth_type=source.auth_type, display_name=source.display_name,
         description=source.description, config=source.config, tags=source.tags,
         status=source.status, expired_reason=source.expired_reason, expires_at=source.expires_at)
-    _insert(services.keyring, row, credentials, Conflict(
+    insert(services.keyring, row, credentials, Conflict(
         f"A '{row.provider}' integration named '{row.name}' already exists in project "
         f"'{project.handle}'; give the copy another name with \"name\".",
         errors={"name": ["Already taken for this provider."]}),
-        lambda: _record(principal, "integration.copy", row, project,
+        lambda: record(principal, "integration.copy", row, project,
                         {"source_integration_id": source.id, "source_project": source_project.handle,
                          "provider": row.provider, "name": row.name}))
     return project, row
 
 
-def _record(principal: Principal, action: str, row: Integration, project: Project, details: dict) -> None:
+def record(principal: Principal, action: str, row: Integration, project: Project, details: dict) -> None:
     """The event of a change, in its transaction: names and field names, never a credential."""
     audit.record(principal, action, target_type="integration", target_id=row.id, project=project,
                  details=details)

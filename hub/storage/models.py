@@ -210,6 +210,9 @@ class Integration(BaseModel):
     last_verification = JSONField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
+    # Org-wide integrations (project is null): every project of the org may use it, or only the
+    # projects listed in integration_project (migration 0006).
+    is_global = peewee.BooleanField(default=False)
 
     class Meta:
         indexes = (
@@ -227,6 +230,22 @@ class Integration(BaseModel):
 
 
 SEALED_COLUMNS.append((Integration, "credentials"))
+# An org's org-wide integrations have unique (provider, name), as a project's do (migration 0006).
+Integration.add_index(Integration.index(
+    Integration.org, Integration.provider, Integration.name, unique=True,
+    where=Integration.project.is_null(), name="integration_org_wide_name"))
+
+
+class IntegrationProject(BaseModel):
+    """A project an org-wide integration is shared with (when it is not `is_global`)."""
+
+    integration = peewee.ForeignKeyField(Integration, on_delete="CASCADE", index=False)
+    project = peewee.ForeignKeyField(Project, on_delete="CASCADE", index=False)
+
+    class Meta:
+        table_name = "integration_project"
+        primary_key = False
+        indexes = ((("integration", "project"), True), (("project", "integration"), False))
 
 
 class IntegrationTag(BaseModel):

@@ -56,7 +56,11 @@ def verify_stored(services: Services, principal: Principal, project_ref: str, in
     `credentials` over the stored ones), check that instead and store nothing."""
     principal.require(perms.INTEGRATIONS_VERIFY)
     project = find_project(principal, project_ref)
-    row = find_in_project(project, integration_id)
+    return verify_row(services, principal, find_in_project(project, integration_id), project, proposal)
+
+
+def verify_row(services: Services, principal: Principal, row: Integration, project: Project | None,
+               proposal: dict | None) -> dict:
     if not proposal:
         return check_and_record(services, row, principal, project)
     provider = loaded_provider(services.providers, row)
