@@ -34,3 +34,12 @@ def lines_after(org_id: str, after_seq: int, *, since: datetime.datetime | None 
             if row.seq in marks:
                 yield {"type": "checkpoint", **checkpoints.to_record(marks[row.seq])}
         after_seq = batch[-1].seq
+
+
+def checkpoints_between(org_id: str, after_seq: int, up_to_seq: int) -> Iterator[dict[str, Any]]:
+    """Checkpoints of the org with after_seq < seq <= up_to_seq, in seq order."""
+    query = (AuditCheckpoint.select()
+             .where((AuditCheckpoint.org == org_id) & (AuditCheckpoint.seq > after_seq)
+                    & (AuditCheckpoint.seq <= up_to_seq)).order_by(AuditCheckpoint.seq))
+    for checkpoint in query:
+        yield {"type": "checkpoint", **checkpoints.to_record(checkpoint)}

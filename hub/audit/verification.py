@@ -115,7 +115,8 @@ def check_export(lines: IO[str], public_key: bytes) -> list[Report]:
         stream = events.get(org_id, [])
         first = stream[0] if stream else None
         keys = {key_id: public_key for key_id in key_ids}  # the one key given verifies all it signed
-        reports.append(_check(org_id, stream, marks.get(org_id, []), keys,
+        org_marks = sorted(marks.get(org_id, []), key=lambda m: int(m["seq"]))
+        reports.append(_check(org_id, stream, org_marks, keys,
                               start_seq=first["seq"] if first else 1,
                               start_hash=first["prev_hash"] if first else GENESIS))
     return reports

@@ -12,6 +12,7 @@ import sys
 import click
 from flask.cli import FlaskGroup
 
+from hub.cli.audit import audit_group
 from hub.cli.crypto import crypto_group
 from hub.cli.instance import db_group, init_command
 from hub.cli.integrations import integrations_group
@@ -24,7 +25,7 @@ from hub.cli.serve import serve_command
 from hub.errors import HubError
 
 COMMANDS = [init_command, serve_command, db_group, keys_group, orgs_group, projects_group,
-            crypto_group, providers_group, integrations_group, secrets_group]
+            crypto_group, providers_group, integrations_group, secrets_group, audit_group]
 
 
 def init_app(app) -> None:

@@ -5,6 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from hub.cli.output import current_keyring, fails_cleanly, print_json, print_table
+from hub.crypto import operations
 from hub.timestamps import to_iso
 
 
@@ -31,6 +32,6 @@ def crypto_status_command(as_json):
 @fails_cleanly
 def crypto_rotate_command():
     """Make a new primary data key; every server process seals with it at once."""
-    new_id = current_keyring().rotate()
+    new_id = operations.rotate(current_keyring())
     click.echo(f"new primary data key: {new_id}. Older keys stay active to open what they sealed; "
                "'hub crypto status' shows how many ciphertexts each still protects.")

@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from hub import tenancy
 from hub.cli.output import (
     current_keyring,
     fails_cleanly,
@@ -15,7 +16,6 @@ from hub.cli.output import (
     progress_lines,
 )
 from hub.services import build_services
-from hub.storage.models import Project
 from hub.timestamps import to_iso
 from hub.verification import bulk as bulk_verify
 
@@ -26,7 +26,8 @@ def integrations_group():
 
 
 @integrations_group.command("verify")
-@click.option("--project", "project_handles", multiple=True, help="A project handle (repeatable).")
+@click.option("--project", "project_handles", multiple=True,
+              help="A project handle or id (repeatable).")
 @click.option("--all", "all_projects", is_flag=True, help="Every integration of every project.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--restart", is_flag=True, help="Begin again instead of resuming an interrupted run.")
@@ -38,7 +39,8 @@ def integrations_verify_command(project_handles, all_projects, concurrency, rest
         raise click.UsageError("Name the projects with --project P (repeatable), or pass --all.")
     project_ids = None
     if project_handles:
-        found = {p.handle: p.id for p in Project.select().where(Project.handle.in_(project_handles))}
+        found = {ref: project.id for ref in project_handles
+                 if (project := tenancy.project_by_ref(ref)) is not None}
         missing = sorted(set(project_handles) - set(found))
         if missing:
             raise click.ClickException(f"No project {', '.join(missing)} in this hub. 'hub projects "

@@ -5,7 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from hub import tenancy
-from hub.cli.output import current_keyring, fails_cleanly, print_json, print_table
+from hub.cli.output import current_keyring, fails_cleanly, operator, print_json, print_table
 from hub.errors import InvalidInput
 from hub.secrets.store import printable
 from hub.storage.models import ApiKey, Org
@@ -60,7 +60,7 @@ def keys_create_command(org_name, name, role, projects, as_json):
                                  param_hint="--project")
     org = _org(org_name)
     try:
-        key, secret = tenancy.create_api_key(current_keyring(), tenancy.operator(org), name=name,
+        key, secret = tenancy.create_api_key(current_keyring(), operator(org), name=name,
                                              role=role, projects=list(projects) or None)
     except InvalidInput as exc:
         raise click.ClickException(_as_options(exc, org_name)) from None
@@ -96,5 +96,5 @@ def keys_revoke_command(key_id):
     key = None if unstorable(key_id) else ApiKey.get_or_none((ApiKey.id == key_id) | (ApiKey.public_id == key_id))
     if key is None:
         raise click.ClickException(f"No API key '{printable(key_id)}'. 'hub keys list' shows them.")
-    key = tenancy.revoke_api_key(tenancy.operator(key.org), key.id)
+    key = tenancy.revoke_api_key(operator(key.org), key.id)
     click.echo(f"revoked {key.public_id} ({key.name}) at {to_iso(key.revoked_at)}")

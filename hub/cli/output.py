@@ -9,6 +9,7 @@ import sys
 import click
 from flask import current_app
 
+from hub import tenancy
 from hub.errors import HubError
 from hub.storage import database as storage
 
@@ -30,6 +31,12 @@ _CLI_WORDING = [
     ("GET /v1/projects lists them.", "'hub projects list' shows them."),
     (" that this key can see.", " in this org ('hub projects list --org ORG' shows an org's)."),
 ]
+
+
+def operator(org):
+    """The local operator of an org, acting through the CLI (audited as cli:<user>); it carries
+    the keyring so that audit checkpoints falling due are signed."""
+    return tenancy.operator(org, signer=current_keyring())
 
 
 def cli_wording(detail: str) -> str:

@@ -5,7 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from hub import tenancy
-from hub.cli.output import fails_cleanly, json_option, print_json, print_table
+from hub.cli.output import fails_cleanly, json_option, operator, print_json, print_table
 from hub.errors import InvalidInput
 from hub.storage.models import Org, Project
 from hub.storage.storable_text import unstorable
@@ -40,7 +40,7 @@ def projects_group():
 def projects_list_command(org_name, as_json):
     """The org's projects, oldest first."""
     org = org_named(org_name)
-    query = tenancy.list_projects(tenancy.operator(org)).order_by(Project.created_at, Project.id)
+    query = tenancy.list_projects(operator(org)).order_by(Project.created_at, Project.id)
     rows = [_row(p, org) for p in query]
     if as_json:
         print_json(rows)
@@ -62,7 +62,7 @@ def projects_create_command(handle, org_name, display_name, as_json):
             raise click.BadParameter(problem, param_hint="--display-name")
     org = org_named(org_name)
     try:
-        project = tenancy.create_project(tenancy.operator(org), handle, display_name)
+        project = tenancy.create_project(operator(org), handle, display_name)
     except InvalidInput as exc:
         messages = (exc.errors or {}).get("handle")
         if messages:  # the domain names the API's field; here it is the argument

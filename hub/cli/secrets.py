@@ -13,7 +13,7 @@ import click
 from flask.cli import AppGroup
 
 from hub import tenancy
-from hub.cli.output import current_keyring, fails_cleanly, print_json, print_table
+from hub.cli.output import current_keyring, fails_cleanly, operator, print_json, print_table
 from hub.errors import Conflict, InvalidInput
 from hub.secrets import store as secret_store
 from hub.secrets.schemas import SecretSchema, SecretVersionSchema, SecretWrittenSchema
@@ -40,7 +40,7 @@ def _operator_and_project(ref: str) -> tuple[tenancy.Principal, str]:
     if project is None:
         raise click.ClickException(f"No project '{secret_store.printable(ref)}' in this hub. 'hub init' "
                                    "makes the first one; 'hub projects list --org ORG' lists an org's.")
-    return tenancy.operator(project.org), project.id
+    return operator(project.org), project.id
 
 
 def _ordinal(n: int) -> str:
