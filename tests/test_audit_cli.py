@@ -57,3 +57,19 @@ def test_rotation_and_cli_changes_are_on_record_as_the_operator(hub):
     assert all(e["actor"].startswith("cli:") for e in events[:2])
     assert cli(hub, "audit", "checkpoint", "--force", "--json").exit_code == 0
     assert cli(hub, "audit", "verify").exit_code == 0
+
+
+def test_the_verifier_in_docs_audit_md_checks_a_real_export(hub):
+    import re
+    from pathlib import Path
+
+    block = re.findall(r"```python\n(.*?)```", (Path(__file__).parent.parent / "docs" / "audit.md").read_text(), re.S)
+    assert len(block) == 1
+    namespace = {}
+    exec(block[0], namespace)
+    hub.call("POST", "/v1/projects/payments/secrets", json={"name": "db", "values": {"pw": "x"}})
+    lines = cli(hub, "audit", "export", "--org", "acme").output.splitlines()
+    key = cli(hub, "audit", "public-key").output.strip()
+    assert namespace["check"](lines, key) is True
+    tampered = [line.replace('"outcome": "success"', '"outcome": "denied"', 1) for line in lines]
+    assert namespace["check"](tampered, key) is False

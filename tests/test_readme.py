@@ -75,7 +75,12 @@ def test_readme_walkthroughs_work_as_written(served_hub, tmp_path):
     # Integrations: created active, rotated, disabled and re-enabled, verified, copied, deleted.
     assert out.count('"status": "active"') >= 2 and '"inactive"' in out
     assert '"project": "default"' in out
-    assert "xoxb-1234-5678" not in out  # the token never comes back
+    # The token comes back once: through the audited door, to the app key.
+    assert "xoxb-1234-5678-abcdef" not in out
+    assert out.count("xoxb-1234-5678") == 1 and '{"token":"xoxb-1234-5678-rotated"}' in out
+    assert '{"actor":"hub_pk_' in out and '"action":"integration.credentials.read","outcome":"success"}' in out
+    assert "403" in out
+    assert "The audit log does not verify" not in err
     # Secrets with curl: rotation, history, roll back, resolve, destroy, delete.
     assert '{"result":"postgres://app:first-pw@db:5432/app"}' in out
     assert '{"version":1,"state":"ENABLED"}' in out and '{"version":2,"state":"DESTROYED"}' in out
