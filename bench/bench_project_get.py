@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from flask import Flask, jsonify
-from hub.db import open_database
+from hub.storage.database import open_database
 
 
 def make_floor_app(instance: Path) -> Flask:
