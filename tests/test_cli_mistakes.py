@@ -22,8 +22,9 @@ HUB = str(Path(sys.executable).with_name("hub"))
 BACKENDS = os.environ.get("HUB_TEST_BACKENDS", "sqlite,postgres").split(",")
 PG_DSN = os.environ.get("HUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 
-# Commands that print no data, so take no --json (a confirmation line, a value, a server).
-NO_JSON = {"secrets delete", "secrets resolve", "keys revoke", "crypto rotate", "serve"}
+# Commands that print no data, so take no --json (a confirmation line, a value, a server), and
+# `audit export`, which prints nothing but JSON lines already.
+NO_JSON = {"secrets delete", "secrets resolve", "keys revoke", "crypto rotate", "serve", "audit export"}
 
 
 def _clean_env(**extra) -> dict:
