@@ -85,3 +85,10 @@ def test_garbage_is_none(headers):
 def test_garbage_retry_after_falls_back_to_the_reset():
     reset = int(NOW.timestamp()) + 10
     assert retry_after(Headers(Retry_After="soon", X_RateLimit_Reset=str(reset)), now=NOW) == 10
+
+
+def test_header_names_in_any_case():
+    from hub.sdk import retry_after
+
+    assert retry_after({"Retry-After": "7"}) == 7
+    assert retry_after({"X-RateLimit-Reset-After": "3"}) == 3

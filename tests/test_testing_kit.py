@@ -92,7 +92,7 @@ def test_input_is_loaded_through_the_schemas_and_unknown_methods_are_named():
     provider = provider_checking_with(lambda *args: VerificationResult.success())
     with pytest.raises(Exception, match="Missing data for required field"):
         verify_credentials(provider, {}, http=None)
-    with pytest.raises(ValueError, match="has no auth method 'oauth'; it has: api_key"):
+    with pytest.raises(ValueError, match="has no auth method 'oauth'; use one of: api_key"):
         verify_credentials(provider, {"api_key": SECRET}, http=None, auth_type="oauth")
     with pytest.raises(VerificationNotSupported):
         verify_credentials(provider_checking_with(None), {"api_key": SECRET}, http=None)

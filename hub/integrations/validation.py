@@ -9,7 +9,7 @@ import marshmallow
 from hub.errors import Conflict, InvalidInput, flatten_messages, invalid_field
 from hub.plugins import ProviderRegistry
 from hub.plugins.describe import host_fields
-from hub.sdk import AuthMethod, Provider
+from hub.sdk import AuthMethod, Provider, UnknownAuthMethod
 from hub.storage.models import Integration
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -50,14 +50,10 @@ def validate_against(schema_cls: type[marshmallow.Schema], data, field: str) -> 
 
 def auth_method_for(provider: Provider, auth_type: str | None) -> AuthMethod:
     """The provider's auth method of that id (None: its default); else a 400 naming the known ones."""
-    if auth_type is None:
-        return provider.default_auth_method
-    method = provider.auth_method(auth_type)
-    if method is None:
-        known = ", ".join(m.id for m in provider.auth_methods)
-        raise invalid_field("auth_type", f"Provider '{provider.name}' has no auth method '{auth_type}'; "
-                                         f"use one of: {known}.")
-    return method
+    try:
+        return provider.method_for(auth_type)
+    except UnknownAuthMethod as exc:
+        raise invalid_field("auth_type", str(exc)) from None
 
 
 def refuse_host_change_without_credentials(provider: Provider, old_config: dict, new_config: dict) -> None:

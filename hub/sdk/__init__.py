@@ -6,8 +6,8 @@ Owns: `Provider`, `AuthMethod`, `VerificationResult`, `VerifyError`, `ERROR_CODE
 hub, so a plugin that imports it pulls in no Flask and no database.
 """
 from hub.sdk.http import EgressError, HttpClient, HttpResponse, retry_after
-from hub.sdk.provider import AuthMethod, Provider, VerifyFunction
+from hub.sdk.provider import AuthMethod, Provider, UnknownAuthMethod, VerifyFunction
 from hub.sdk.results import ERROR_CODES, VerificationResult, VerifyError
 
-__all__ = ["AuthMethod", "EgressError", "ERROR_CODES", "HttpClient", "HttpResponse", "Provider",
+__all__ = ["AuthMethod", "EgressError", "ERROR_CODES", "HttpClient", "HttpResponse", "Provider", "UnknownAuthMethod",
            "VerificationResult", "VerifyError", "VerifyFunction", "retry_after"]

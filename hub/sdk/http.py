@@ -41,10 +41,12 @@ def retry_after(headers: Mapping[str, str], *, now: datetime.datetime | None = N
     GMT`), else a rate-limit reset time in epoch seconds or milliseconds (`X-RateLimit-Reset`, as
     GitHub sends; `X-RateLimit-Reset-After` as seconds). Never negative; a date in the past is 0.
 
-    :param headers: a case-insensitive mapping, such as `HttpResponse.headers`.
+    :param headers: a mapping of header names (any case) to values, such as `HttpResponse.headers`.
     :param now: the current time (aware), for tests; default: now.
     """
     moment = now or datetime.datetime.now(datetime.timezone.utc)
+    # Header names are case-insensitive; a plain dict from a test or a plugin may not be.
+    headers = {str(name).lower(): value for name, value in headers.items()}
     value = (headers.get("retry-after") or "").strip()
     if value.isdigit():
         return int(value)

@@ -24,6 +24,10 @@ from hub.sdk.http import HttpClient
 from hub.sdk.results import VerificationResult
 
 
+class UnknownAuthMethod(ValueError):
+    """A provider has no auth method of the id asked for."""
+
+
 @dataclasses.dataclass(frozen=True)
 class AuthMethod:
     """One way to authenticate to a provider (a token, an app, basic auth ...)."""
@@ -59,6 +63,21 @@ class Provider:
             if method.default:
                 return method
         return self.auth_methods[0]
+
+    def method_for(self, auth_type: str | None) -> AuthMethod:
+        """The auth method of that id; None means the default one. The one rule the hub, its
+        API and the test kit all resolve `auth_type` by.
+
+        :raises UnknownAuthMethod: the provider has none of that id (the message names its own).
+        """
+        if auth_type is None:
+            return self.default_auth_method
+        method = self.auth_method(auth_type)
+        if method is None:
+            known = ", ".join(m.id for m in self.auth_methods)
+            raise UnknownAuthMethod(f"Provider '{self.name}' has no auth method '{auth_type}'; use "
+                                    f"one of: {known}.")
+        return method
 
     def auth_method(self, auth_type: str) -> AuthMethod | None:
         for method in self.auth_methods:

@@ -32,7 +32,9 @@ class VerificationResult:
     ok: bool
     identity: dict[str, Any] | None = None
     scopes: list[str] | None = None
-    expires_at: datetime.datetime | None = None  # aware, UTC
+    # When the stored credential itself expires (aware, UTC); becomes the integration's expires_at.
+    # Not the expiry of a token the check minted with it: put that in identity (docs/plugins.md).
+    expires_at: datetime.datetime | None = None
     error: VerifyError | None = None
 
     @classmethod

@@ -28,11 +28,7 @@ def verify_credentials(provider: Provider, credentials: dict, *, http,
     :raises ValueError: the provider has no auth method `auth_type`.
     :raises hub.verification.run.VerificationNotSupported: the provider declares no check.
     """
-    method = provider.auth_method(auth_type) if auth_type else provider.default_auth_method
-    if method is None:
-        known = ", ".join(m.id for m in provider.auth_methods)
-        raise ValueError(f"provider {provider.name!r} has no auth method {auth_type!r}; "
-                         f"it has: {known}")
+    method = provider.method_for(auth_type or None)  # UnknownAuthMethod is a ValueError
     loaded_credentials = method.credentials_schema().load(credentials)
     loaded_config = provider.config_schema().load(config or {})
     return result_from_check(run_check(provider, method.id, loaded_credentials, loaded_config, http))
