@@ -1,4 +1,5 @@
-"""The `hub` console script and its commands, on a real instance folder."""
+"""The `hub` console script and its commands, on a real instance folder (run in this process by
+`hub_cli.run_hub`, except where the real process is the point)."""
 import json
 import os
 import stat
@@ -7,17 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from hub_cli import run_hub
 
 HUB = str(Path(sys.executable).with_name("hub"))
-
-
-def run_hub(args, env_extra, check=True):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update(env_extra)
-    proc = subprocess.run([HUB, *args], env=env, capture_output=True, text=True, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"hub {args} failed: {proc.stdout}{proc.stderr}")
-    return proc
 
 
 @pytest.fixture

@@ -151,7 +151,8 @@ def test_postgresql_without_its_driver_says_what_to_install(tmp_path):
     assert not (tmp_path / "instance").exists()
 
 
-def test_a_port_in_use_is_one_sentence_and_nothing_claims_to_serve(hub, root_key_b64, database_url):
+def test_a_port_in_use_is_one_sentence_and_nothing_claims_to_serve(hub, root_key_b64):
+    database_url = hub.app.config["DATABASE_URL"]
     env = _clean_env(HUB_INSTANCE_PATH=hub.app.config["INSTANCE_PATH"], HUB_DATABASE_URL=database_url,
                      HUB_ROOT_KEY=root_key_b64)
     with socket.socket() as taken:

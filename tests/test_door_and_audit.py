@@ -132,7 +132,19 @@ def _block_audit_inserts(hub):
                            "FOR EACH ROW EXECUTE FUNCTION block_audit()")
 
 
-def test_nothing_happens_unaudited(hub):
+@pytest.fixture
+def unblock(hub):
+    """Drops the blocking trigger afterwards (the PostgreSQL schema is reused by later tests)."""
+    yield
+    db = hub.app.extensions["hub.db"]
+    with hub.app.app_context(), db.connection_context():
+        db.execute_sql("DROP TRIGGER IF EXISTS block_audit" +
+                       ("" if hub.app.config["DATABASE_URL"].startswith("sqlite") else " ON audit_event"))
+        if not hub.app.config["DATABASE_URL"].startswith("sqlite"):
+            db.execute_sql("DROP FUNCTION IF EXISTS block_audit()")
+
+
+def test_nothing_happens_unaudited(hub, unblock):
     integration = _integration(hub)
     hub.call("POST", "/v1/projects/payments/secrets", json={"name": "db", "values": {"pw": "s3cr3t-pw"}})
     _block_audit_inserts(hub)

@@ -344,7 +344,8 @@ def test_providers_listing(hub):
     assert hub.call("GET", "/v1/providers", key=None).status_code == 401
 
 
-def test_no_plaintext_in_responses_logs_or_database(hub, slack, caplog, database_url):
+def test_no_plaintext_in_responses_logs_or_database(hub, slack, caplog):
+    database_url = hub.app.config["DATABASE_URL"]
     caplog.set_level(logging.DEBUG)
     bodies = []
     rec = create(hub, slack, name="leak").json

@@ -1,5 +1,5 @@
-"""`hub secrets ...` on SQLite and PostgreSQL: the console script end to end on a real instance
-folder, and every command through Flask's CLI runner on a set-up hub."""
+"""`hub secrets ...`: the console script end to end on a real instance folder, and every command
+through Flask's CLI runner on a set-up hub, on SQLite and PostgreSQL."""
 import hashlib
 import json
 import os
@@ -32,8 +32,10 @@ def run_hub(args, env_extra, check=True, stdin=None):
     return proc
 
 
-def test_console_script_flow(tmp_path, database_url):
-    env = {"HUB_INSTANCE_PATH": str(tmp_path / "instance"), "HUB_DATABASE_URL": database_url}
+def test_console_script_flow(tmp_path):
+    # The real console script, once, on the embedded default (SQLite in the instance folder); the
+    # same commands run on both backends through the CLI runner below.
+    env = {"HUB_INSTANCE_PATH": str(tmp_path / "instance")}
     run_hub(["init"], env)
     # Bytes that are not UTF-8 on the command line reach click as lone surrogates.
     undecodable = run_hub(["secrets", "create", "--project", "default", "--name", "bad",
