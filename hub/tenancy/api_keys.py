@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 
 from hub.audit import log as audit
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, invalid_field
@@ -13,6 +14,7 @@ from hub.storage.storable_text import unstorable
 from hub.tenancy import permissions as perms
 from hub.tenancy import tokens as api_key_tokens
 from hub.tenancy.principal import Principal
+from hub.timestamps import to_iso
 from hub.tenancy.projects import find_project
 
 
@@ -64,6 +66,12 @@ def create_api_key(keyring, principal: Principal, *, name: str, role: str | None
     project_ids = _resolve_projects(principal, projects)
     if expires_at is not None and expires_at <= utcnow():
         raise invalid_field("expires_at", "Must be in the future.")
+    if principal.expires_at is not None and (expires_at is None or expires_at > principal.expires_at):
+        # A key cannot outlive the key that made it: otherwise an expiring key could mint an
+        # everlasting one.
+        raise invalid_field("expires_at", "This key expires at "
+                            f"{to_iso(principal.expires_at)}; a key it makes must expire no later "
+                            "(give an expires_at at or before it).")
     secret = api_key_tokens.new_secret()
     taken = Conflict(f"An API key named '{name}' already exists in this org.",
                      errors={"name": ["Already taken."]})
@@ -103,12 +111,23 @@ def principal_of(key: ApiKey) -> Principal:
     return Principal(
         org_id=key.org_id, permissions=frozenset(key.permissions),
         project_ids=frozenset(key.projects) if key.projects is not None else None,
-        key_id=key.id, actor=key.public_id, role=key.role)
+        key_id=key.id, actor=key.public_id, role=key.role, expires_at=key.expires_at)
 
 
 def api_key_query(principal: Principal):
+    """The org's keys this key may see: all of them, or, for a key limited to some projects,
+    those whose projects lie within its own (so it learns nothing of projects it cannot reach)."""
     principal.require(perms.KEYS_ADMIN)
-    return ApiKey.select().where(ApiKey.org == principal.org_id)
+    query = ApiKey.select().where(ApiKey.org == principal.org_id)
+    if principal.project_ids is None:
+        return query
+    # `projects` is a JSON list, which SQL cannot compare portably; an org's keys are few, so
+    # the ids of those within reach are found here and the page is then an index range on them.
+    within = [key_id for key_id, projects in ApiKey.select(ApiKey.id, ApiKey.projects)
+              .where((ApiKey.org == principal.org_id) & ApiKey.projects.is_null(False)).tuples()
+              if set(json.loads(projects) if isinstance(projects, str) else projects)
+              <= principal.project_ids]
+    return query.where(ApiKey.id.in_(within))
 
 
 def find_api_key(principal: Principal, key_id: str) -> ApiKey:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import getpass
 from typing import Any
 
@@ -20,6 +21,7 @@ class Principal:
     key_id: str | None = None  # None: the local operator (CLI)
     actor: str = "cli"  # the key's public id, or "cli:<user>", as audit events name it
     role: str | None = None  # the role the key was made with (an `app` key never writes)
+    expires_at: datetime.datetime | None = None  # a key it makes expires no later
     # Where the call came from, for audit events; and what signs audit checkpoints that fall due
     # (the keyring). Not part of who the caller is: not compared, not shown.
     request_id: str | None = dataclasses.field(default=None, compare=False)
