@@ -8,6 +8,7 @@ commits or rolls back with the change it records. If it cannot be written, `Audi
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -39,8 +40,11 @@ def record(principal, action: str, *, target_type: str | None = None, target_id:
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
+    # Inside the caller's transaction no savepoint is needed: a failure here fails the whole
+    # transaction (AuditUnavailable), so the change it records rolls back with it.
+    transaction = contextlib.nullcontext() if database.in_transaction() else database.atomic()
     try:
-        with database.atomic():  # a savepoint inside the caller's transaction
+        with transaction:
             head = _locked_head(principal.org_id)
             now = utcnow()
             now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as hashed: milliseconds
@@ -93,11 +97,17 @@ def require(principal, permission: str, action: str, **event) -> None:
 
 
 def _locked_head(org_id: str) -> AuditHead:
-    AuditHead.insert(org=org_id, seq=0, hash=GENESIS, checkpoint_seq=0).on_conflict_ignore().execute()
+    """The org's chain head, locked until the transaction ends (made on the org's first event)."""
     query = AuditHead.select().where(AuditHead.org == org_id)
     if not isinstance(database.obj, peewee.SqliteDatabase):
         query = query.for_update()  # SQLite's BEGIN IMMEDIATE already holds the write lock
-    return query.get()
+    head = query.first()
+    if head is None:
+        # Two first events of an org at once: one insert wins, the other does nothing; both then
+        # lock the one row.
+        AuditHead.insert(org=org_id, seq=0, hash=GENESIS, checkpoint_seq=0).on_conflict_ignore().execute()
+        head = query.get()
+    return head
 
 
 def sign_head(signer, org_id: str, *, only_if_due: bool = True) -> bool:

@@ -64,26 +64,25 @@ def read_page(keyring, principal: Principal, project_ref: str, *, provider: str 
               limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
     """The decrypted credentials of every active integration of the project, a page at a time,
     each read audited (credentials:read)."""
-    project = find_project(principal, project_ref)
-    audit.require(principal, perms.CREDENTIALS_READ, ACTION, project=project,
-                  target_type="project", target_id=project.id)
-    query = Integration.select().where((Integration.project == project.id) & active_condition())
-    if provider:
-        query = query.where(Integration.provider == provider)
-    with database.atomic():
-        page = paginate(query, Integration.id, limit=limit, cursor=cursor)
-        page.items = [_served(keyring, principal, row, project) for row in page.items]
-    return page
+    return _read_many(keyring, principal, project_ref, lambda project: Integration.project == project.id,
+                      provider=provider, limit=limit, cursor=cursor)
 
 
 def read_shared(keyring, principal: Principal, project_ref: str, *, provider: str | None = None,
                 limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
     """The decrypted credentials of the active org-wide integrations that apply to a project,
     paged, each read audited (credentials:read)."""
+    return _read_many(keyring, principal, project_ref, applies_to, provider=provider, limit=limit,
+                      cursor=cursor)
+
+
+def _read_many(keyring, principal: Principal, project_ref: str, scope, *, provider: str | None,
+               limit: int, cursor: str | None) -> Page:
+    """A page of the active integrations `scope(project)` selects, served and audited together."""
     project = find_project(principal, project_ref)
     audit.require(principal, perms.CREDENTIALS_READ, ACTION, project=project,
                   target_type="project", target_id=project.id)
-    query = Integration.select().where(applies_to(project) & active_condition())
+    query = Integration.select().where(scope(project) & active_condition())
     if provider:
         query = query.where(Integration.provider == provider)
     with database.atomic():
