@@ -18,6 +18,7 @@ from hub.audit import checkpoints
 from hub.audit.chain import GENESIS, event_hash
 from hub.errors import Forbidden, Unavailable
 from hub.storage.models import AuditEvent, AuditHead, Project, database, new_id, utcnow
+from hub.storage.prepared import Prepared, raw_slot, slot
 from hub.timestamps import to_iso
 
 logger = logging.getLogger(__name__)
@@ -57,13 +58,15 @@ def record(principal, action: str, *, target_type: str | None = None, target_id:
                 "client_ip": getattr(principal, "client_ip", None), "details": details or {},
             }
             digest = event_hash(head.hash, event)
-            row = AuditEvent.create(
+            row = AuditEvent(
                 id=event["id"], org=principal.org_id, seq=event["seq"], at=now, actor=event["actor"],
                 action=action, target_type=target_type, target_id=target_id,
                 project_id=event["project_id"], project_handle=event["project"], outcome=outcome,
                 request_id=event["request_id"], client_ip=event["client_ip"], details=event["details"],
                 prev_hash=head.hash, hash=digest)
-            AuditHead.update(seq=event["seq"], hash=digest).where(AuditHead.org == principal.org_id).execute()
+            _APPEND.execute(**{field.name: field.db_value(row.__data__.get(field.name))
+                               for field in _EVENT_FIELDS})
+            _ADVANCE.execute(org=principal.org_id, seq=event["seq"], hash=digest)
             head.seq, head.hash = event["seq"], digest
             signer = getattr(principal, "signer", None)
             if signer is not None and checkpoints.due(head, now):
@@ -96,17 +99,31 @@ def require(principal, permission: str, action: str, **event) -> None:
         raise
 
 
+def _head_query():
+    query = AuditHead.select().where(AuditHead.org == slot("org"))
+    if isinstance(database.obj, peewee.SqliteDatabase):
+        return query  # SQLite's BEGIN IMMEDIATE already holds the write lock
+    return query.for_update()
+
+
+# Appending runs on every change and plaintext read: its three statements are compiled once per
+# database (hub.storage.prepared), not by peewee on every call.
+_HEAD = Prepared(AuditHead, _head_query)
+_EVENT_FIELDS = AuditEvent._meta.sorted_fields
+_APPEND = Prepared(AuditEvent, lambda: AuditEvent.insert(
+    **{field.name: raw_slot(field.name) for field in _EVENT_FIELDS}))
+_ADVANCE = Prepared(AuditHead, lambda: AuditHead.update(seq=raw_slot("seq"), hash=slot("hash"))
+                    .where(AuditHead.org == slot("org")))
+
+
 def _locked_head(org_id: str) -> AuditHead:
     """The org's chain head, locked until the transaction ends (made on the org's first event)."""
-    query = AuditHead.select().where(AuditHead.org == org_id)
-    if not isinstance(database.obj, peewee.SqliteDatabase):
-        query = query.for_update()  # SQLite's BEGIN IMMEDIATE already holds the write lock
-    head = query.first()
+    head = _HEAD.first(org=org_id)
     if head is None:
         # Two first events of an org at once: one insert wins, the other does nothing; both then
         # lock the one row.
         AuditHead.insert(org=org_id, seq=0, hash=GENESIS, checkpoint_seq=0).on_conflict_ignore().execute()
-        head = query.get()
+        head = _HEAD.first(org=org_id)
     return head
 
 

@@ -10,8 +10,8 @@ from hub import crypto
 from hub.errors import Corrupted, NotFound
 from hub.plugins.describe import secret_fields
 from hub.sdk import Provider
-from hub.storage.models import (Integration, IntegrationProject, IntegrationTag, Project, database,
-                                utcnow)
+from hub.storage.models import Integration, IntegrationProject, IntegrationTag, Project, database, utcnow
+from hub.storage.prepared import Prepared, slot
 from hub.tenancy import Principal, find_project
 from hub.tenancy import permissions as perms
 
@@ -100,12 +100,22 @@ def list_query(principal: Principal, project_ref: str, *, provider: str | None =
     return project, query
 
 
-def find_in_project(project: Project, integration_id: str, *, for_update: bool = False) -> Integration:
+def _in_project(for_update: bool):
     query = Integration.select().where(
-        (Integration.project == project.id) & (Integration.id == integration_id))
+        (Integration.project == slot("project")) & (Integration.id == slot("id")))
     if for_update and not isinstance(database.obj, peewee.SqliteDatabase):
         query = query.for_update()  # SQLite's BEGIN IMMEDIATE already holds the write lock
-    row = query.first()
+    return query
+
+
+# Every read of one integration (and every credential-door read) finds it this way.
+_IN_PROJECT = Prepared(Integration, lambda: _in_project(False))
+_IN_PROJECT_FOR_UPDATE = Prepared(Integration, lambda: _in_project(True))
+
+
+def find_in_project(project: Project, integration_id: str, *, for_update: bool = False) -> Integration:
+    row = (_IN_PROJECT_FOR_UPDATE if for_update else _IN_PROJECT).first(
+        project=project.id, id=integration_id)
     if row is None:
         raise NotFound(f"No integration '{integration_id}' in project '{project.handle}'.")
     return row

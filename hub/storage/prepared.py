@@ -9,6 +9,8 @@ from __future__ import annotations
 import weakref
 from typing import Callable
 
+import peewee
+
 from hub.storage.models import database
 
 _MARK = "\x00slot:"  # no value a request can send contains NUL (refused at the door)
@@ -17,6 +19,13 @@ _MARK = "\x00slot:"  # no value a request can send contains NUL (refused at the 
 def slot(name: str) -> str:
     """A placeholder value for `name` inside a query given to `Prepared`."""
     return f"{_MARK}{name}\x00"
+
+
+def raw_slot(name: str) -> peewee.Value:
+    """A placeholder for a value that the field must not convert while compiling (an integer, a
+    date, JSON in an INSERT or UPDATE): `execute` is then given the value as the database takes it
+    (`Field.db_value(...)`)."""
+    return peewee.Value(slot(name), converter=False)
 
 
 class Prepared:
@@ -36,8 +45,16 @@ class Prepared:
             plan = self._compiled[db] = (sql, steps)
         return plan
 
+    def _params(self, values):
+        sql, steps = self._plan()
+        return sql, [values[name] if name is not None else fixed for name, fixed in steps]
+
     def first(self, **values):
         """The first model instance the query finds with these slot values, or None."""
-        sql, steps = self._plan()
-        params = [values[name] if name is not None else fixed for name, fixed in steps]
+        sql, params = self._params(values)
         return next(iter(self._model.raw(sql, *params)), None)
+
+    def execute(self, **values) -> int:
+        """Run an INSERT or UPDATE with these slot values; returns the rows it changed."""
+        sql, params = self._params(values)
+        return database.execute_sql(sql, params).rowcount
