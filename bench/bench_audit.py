@@ -121,11 +121,10 @@ def _fill(app, setup, count: int) -> None:
                           None, None, "{}", "0" * 64, "0" * 64))
             if len(batch) == 20000 or i == count:
                 with db.atomic():
-                    db.execute_sql(
+                    db.cursor().executemany(
                         "INSERT INTO audit_event (id, org_id, seq, at, actor, action, target_type, "
                         "target_id, project_id, project_handle, outcome, request_id, client_ip, "
-                        "details, prev_hash, hash) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(batch)),
-                        [value for row in batch for value in row])
+                        "details, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch)
                 batch = []
         AuditHead.update(seq=start + count).where(AuditHead.org == setup.org.id).execute()
         db.execute_sql("ANALYZE")

@@ -36,11 +36,13 @@ def ensure_keyring(config) -> "crypto.KeyRing":
                 "database was created with; a new key is never made over existing data.")
         root = crypto.create_root_key_file(keyring_access.root_key_path(config))
     try:
-        return crypto.KeyRing.load(root)
+        keyring = crypto.KeyRing.load(root)
     except crypto.KeyRingMissing:
         return crypto.KeyRing.initialize(root)
     except crypto.CryptoError as exc:
         raise KeyringUnavailable(str(exc)) from None
+    keyring.ensure_signing_key()  # a keyring made before the audit log gets its signing key
+    return keyring
 
 
 def ensure_org(keyring, org_name: str, project_handle: str | None, *, must_be_new: bool = False) -> OrgSetup:

@@ -76,26 +76,31 @@ def test_swapped_events_are_named(hub, chain):
     assert _problem(hub, chain[1]).startswith(f"event {a}:")
 
 
-def test_rewrite_with_recomputed_hashes_is_caught_by_a_checkpoint(hub, chain):
-    target = _seq_of(6)
+def _rewrite(hub, target):
+    """Change event `target` and recompute every hash after it, as an attacker with the database
+    (but not the signing key) would."""
+    from hub.timestamps import to_iso
+
     rows = list(AuditEvent.select().where(AuditEvent.org == hub.org.id).order_by(AuditEvent.seq))
-    prev = None
+    prev = rows[0].prev_hash
     with database.atomic():
         for row in rows:
-            record = {"id": row.id, "org": row.org_id, "seq": row.seq, "at": None, "actor": row.actor,
-                      "action": row.action, "target_type": row.target_type, "target_id": row.target_id,
-                      "project": row.project_handle, "project_id": row.project_id,
-                      "outcome": row.outcome, "request_id": row.request_id,
-                      "client_ip": row.client_ip, "details": row.details}
-            from hub.timestamps import to_iso
-            record["at"] = to_iso(row.at)
             if row.seq == target:
-                record["details"] = row.details = {"i": "rewritten"}
-            if prev is None:
-                prev = row.prev_hash
+                row.details = {"i": "rewritten"}
+            record = {"id": row.id, "org": row.org_id, "seq": row.seq, "at": to_iso(row.at),
+                      "actor": row.actor, "action": row.action, "target_type": row.target_type,
+                      "target_id": row.target_id, "project": row.project_handle,
+                      "project_id": row.project_id, "outcome": row.outcome,
+                      "request_id": row.request_id, "client_ip": row.client_ip, "details": row.details}
             digest = event_hash(prev, record)
             AuditEvent.update(details=row.details, prev_hash=prev, hash=digest).where(AuditEvent.id == row.id).execute()
             prev = digest
+    from hub.storage.models import AuditHead
+    AuditHead.update(hash=prev).where(AuditHead.org == hub.org.id).execute()
+
+
+def test_rewrite_with_recomputed_hashes_is_caught_by_a_checkpoint(hub, chain):
+    _rewrite(hub, _seq_of(6))
     problem = _problem(hub, chain[1])
     assert "history was rewritten" in problem, problem
 
@@ -135,3 +140,34 @@ def test_export_checks_offline_with_the_public_key_alone(hub, chain, tmp_path):
     assert not verification.check_export(io.StringIO(edited), key)[0].ok
     wrong_key = bytes(32)
     assert "signature does not verify" in verification.check_export(io.StringIO(text), wrong_key)[0].problem
+
+
+def test_removed_checkpoints_and_a_rewrite_are_caught_by_the_head_and_the_cadence(hub, chain):
+    AuditCheckpoint.delete().execute()
+    assert "checkpoints were removed" in _problem(hub, chain[1])
+    # With the head's own record of its last checkpoint forged away too, and history rewritten
+    # with every hash recomputed, the chain holds together but lacks the checkpoint the hub
+    # always signs with an org's first event.
+    from hub.storage.models import AuditHead
+    AuditHead.update(checkpoint_seq=0, checkpoint_at=None).execute()
+    _rewrite(hub, _seq_of(6))
+    assert _problem(hub, chain[1]).startswith("event 1: no checkpoint")
+
+
+def test_events_removed_after_the_last_checkpoint_are_caught_by_the_head(hub, chain):
+    keyring, keys = chain
+    actor = tenancy.operator(hub.org)  # no signer: these events are not yet covered
+    for i in range(3):
+        log.record(actor, "test.tail", target_id=str(i))
+    assert verification.check_org(hub.org.id, keys).ok
+    last = _seq_of(0)
+    AuditEvent.delete().where(AuditEvent.seq == last).execute()
+    assert _problem(hub, keys).startswith(f"event {last}: missing")
+
+
+def test_an_export_cut_before_its_last_checkpoint_does_not_verify(hub, chain):
+    lines = _export(hub).splitlines()
+    cut = "\n".join(line for line in lines if '"type": "checkpoint"' not in line or line != lines[-1])
+    key = next(iter(chain[1].values()))
+    report = verification.check_export(io.StringIO(cut), key)[0]
+    assert not report.ok and "no checkpoint covers the end" in report.problem

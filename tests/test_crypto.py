@@ -294,9 +294,10 @@ def test_load_empty_database_raises_and_writes_nothing(db, root_key):
     assert KeyringEntry.select().count() == 0
 
 
-def test_initialize_creates_one_data_key_and_the_mac_key(keyring):
+def test_initialize_creates_one_data_key_the_mac_key_and_the_signing_key(keyring):
     rows = keyring_rows()
-    assert [(purpose, state) for _, purpose, state, _ in rows] == [("data", "primary"), ("mac", "active")]
+    assert [(purpose, state) for _, purpose, state, _ in rows] == [
+        ("data", "primary"), ("mac", "active"), ("signing", "primary")]
     assert rows[0][0] == keyring._keys.primary_id
     assert all(len(wrapped) == 24 + 32 + 16 for *_, wrapped in rows)
 
@@ -314,8 +315,9 @@ def test_concurrent_initialize_yields_one_keyring(db):
     for _ in range(3):
         KeyringEntry.delete().execute()
         rings = in_threads(4, lambda i: KeyRing.initialize(root_key))
-        assert KeyringEntry.select().count() == 2
+        assert KeyringEntry.select().count() == 3  # one data key, the mac key, one signing key
         assert len({r._keys.primary_id for r in rings}) == 1
+        assert len({r.signing_key_id() for r in rings}) == 1
         assert len({r.fingerprint(b"x") for r in rings}) == 1
         assert len({r.hash_api_key_secret("s") for r in rings}) == 1
 

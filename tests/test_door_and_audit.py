@@ -155,3 +155,28 @@ def test_nothing_happens_unaudited(hub, unblock):
     put = hub.call("PUT", f"{BASE}/{integration}", json={"display_name": "Renamed"})
     assert put.status_code == 503
     assert hub.call("GET", f"{BASE}/{integration}").json["display_name"] is None  # nothing changed
+
+
+def test_a_refused_read_of_any_path_is_a_403_with_an_event(hub):
+    member = hub.make_key(role="member")
+    for junk in ("x" * 300, "not-an-id"):
+        resp = hub.call("GET", f"{BASE}/{junk}/credentials", key=member)
+        assert resp.status_code == 403, resp.json
+    denied = _events(hub, action="integration.credentials.read")
+    assert denied[0]["outcome"] == "denied" and denied[0]["target_id"] is None
+
+
+def test_verify_on_create_needs_the_verify_permission(hub):
+    writer = hub.make_key(permissions=["integrations:write", "integrations:read"])
+    resp = hub.call("POST", f"{BASE}?verify=true", key=writer, json={
+        "name": "v", "provider": "slack", "credentials": {"token": TOKEN}})
+    assert resp.status_code == 403 and "integrations:verify" in resp.json["detail"]
+
+
+def test_a_cursor_no_column_can_hold_is_a_400(hub):
+    import base64
+    import json as jsonlib
+
+    cursor = base64.urlsafe_b64encode(jsonlib.dumps({"after": str(10**30)}).encode()).decode().rstrip("=")
+    resp = hub.call("GET", f"/v1/projects/payments/audit-events?cursor={cursor}")
+    assert resp.status_code == 400 and "cursor" in resp.json["errors"]

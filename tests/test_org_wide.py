@@ -89,3 +89,19 @@ def test_update_scope_verify_and_audit(three, fake_provider):
     three.call("GET", "/v1/integrations/credentials?project=billing")
     read = three.call("GET", "/v1/projects/billing/audit-events?action=integration.credentials.read").json["items"]
     assert read and read[0]["target_id"] == made["id"] and read[0]["project"] == "billing"
+
+
+def test_a_limited_key_sees_only_the_projects_it_reaches_and_a_project_delete_takes_what_only_it_used(three):
+    made = _create(three, projects=["billing", "search"]).json
+    alone = three.call("POST", "/v1/integrations", json={
+        "name": "billing-only", "provider": "jira", "credentials": JIRA, "projects": ["billing"]}).json
+    limited = three.make_key(role="member", projects=["billing"])
+    seen = three.call("GET", f"/v1/integrations/{made['id']}", key=limited).json
+    assert seen["projects"] == ["billing"]  # nothing of "search"
+    listed = three.call("GET", "/v1/projects/billing/integrations?include_shared=true", key=limited).json
+    assert all(i.get("projects") in (None, ["billing"]) for i in listed["items"])
+    assert three.call("DELETE", "/v1/projects/billing").status_code == 204
+    assert three.call("GET", f"/v1/integrations/{alone['id']}").status_code == 404
+    assert three.call("GET", f"/v1/integrations/{made['id']}").json["projects"] == ["search"]
+    deleted = three.call("GET", "/v1/audit-events?action=integration.delete").json["items"]
+    assert deleted[0]["target_id"] == alone["id"] and "billing" in deleted[0]["details"]["reason"]

@@ -1,14 +1,12 @@
 """The audit log (hub/audit/ does the work): events newest first, and the signed checkpoints with
 the key that verifies them."""
-import base64
-
 import marshmallow as ma
 from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
 from hub.api.fields import PageArgs, Timestamp, page_schema
-from hub.audit import queries
+from hub.audit import checkpoints, queries
 from hub.tenancy import permissions as perms
 
 blp = Blueprint("audit", __name__, url_prefix="/v1",
@@ -99,11 +97,4 @@ class AuditPublicKey(MethodView):
     def get(self):
         """The Ed25519 key that verifies the checkpoints (audit:read)."""
         context.principal().require(perms.AUDIT_READ)
-        keyring = context.keyring()
-        keys = keyring.verify_keys()
-        primary = keyring.signing_key_id()
-        return {"algorithm": "Ed25519", "key_id": primary,
-                "public_key": base64.b64encode(keys[primary]).decode(),
-                "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
-                "signed": 'canonical_json({"v": 1, "org", "seq", "hash", "at"}): keys sorted, '
-                          'no spaces, UTF-8 (docs/audit.md)'}
+        return checkpoints.public_key_record(context.keyring())

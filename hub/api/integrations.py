@@ -122,7 +122,7 @@ class Integrations(MethodView):
         if not include_shared:
             page.items = [_record(found, row) for row in page.items]
             return page
-        scopes = org_wide.shared_with(page.items)
+        scopes = org_wide.shared_with(context.principal(), page.items)
         page.items = [records.to_record(row, found.handle if row.project_id else None,
                                         context.providers().get(row.provider),
                                         shared_with=scopes.get(row.id), shared=row.project_id is None)

@@ -49,7 +49,7 @@ class SharedCredentialsArgs(PageArgs):
 
 
 def _records(rows):
-    scopes = org_wide.shared_with(rows)
+    scopes = org_wide.shared_with(context.principal(), rows)
     return [records.to_record(row, None, context.providers().get(row.provider),
                               shared_with=scopes.get(row.id)) for row in rows]
 

@@ -45,7 +45,7 @@ def due(head: AuditHead, now: datetime.datetime) -> bool:
 
 def sign_head(signer, head: AuditHead, now: datetime.datetime | None = None) -> AuditCheckpoint:
     """Sign the (locked) head as it is now; the caller's transaction stores both."""
-    now = _millis(now or utcnow())
+    now = millis(now or utcnow())
     key_id, signature = signer.sign(signed_bytes(head.org_id, head.seq, head.hash, to_iso(now)))
     checkpoint = AuditCheckpoint.create(
         id=new_id(), org=head.org_id, seq=head.seq, hash=head.hash, at=now, key_id=key_id,
@@ -62,6 +62,20 @@ def to_record(checkpoint: AuditCheckpoint) -> dict[str, Any]:
             "key_id": checkpoint.key_id}
 
 
+def public_key_record(keyring) -> dict[str, Any]:
+    """The verifying keys as published (`GET /v1/audit-checkpoints/public-key`, `hub audit
+    public-key --json`): the one signing now, and every one, for older checkpoints."""
+    keys = keyring.verify_keys()
+    primary = keyring.signing_key_id()
+    encoded = {key_id: base64.b64encode(key).decode("ascii") for key_id, key in keys.items()}
+    return {"algorithm": "Ed25519", "key_id": primary, "public_key": encoded.get(primary),
+            "keys": encoded, "signed": SIGNED_DOC}
+
+
+SIGNED_DOC = ('canonical_json({"v": 1, "org": ORG_ID, "seq": SEQ, "hash": HASH, "at": AT}): keys '
+              "sorted, no spaces, UTF-8 (docs/audit.md)")
+
+
 def signature_holds(record: dict[str, Any], public_keys: dict[str, bytes]) -> bool:
     """Whether a checkpoint record's signature is good under the public key it names."""
     key = public_keys.get(record.get("key_id"))
@@ -75,5 +89,6 @@ def signature_holds(record: dict[str, Any], public_keys: dict[str, bytes]) -> bo
     return True
 
 
-def _millis(moment: datetime.datetime) -> datetime.datetime:
+def millis(moment: datetime.datetime) -> datetime.datetime:
+    """The moment to the millisecond: what the chain hashes and a checkpoint signs."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

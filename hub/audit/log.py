@@ -47,8 +47,7 @@ def record(principal, action: str, *, target_type: str | None = None, target_id:
     try:
         with transaction:
             head = _locked_head(principal.org_id)
-            now = utcnow()
-            now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as hashed: milliseconds
+            now = checkpoints.millis(utcnow())  # as hashed
             event = {
                 "id": new_id(), "org": principal.org_id, "seq": head.seq + 1, "at": to_iso(now),
                 "actor": principal.actor, "action": action, "target_type": target_type,

@@ -16,9 +16,9 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from hub.audit import checkpoints, verification
 from hub.audit import export as audit_export
 from hub.audit import log as audit_log
-from hub.audit import verification
 from hub.cli.output import current_keyring, fails_cleanly, json_option, print_json, print_table
 from hub.storage.models import Org
 from hub.timestamps import parse_iso
@@ -170,14 +170,8 @@ def checkpoint_command(org_name, force, as_json):
 @fails_cleanly
 def public_key_command(as_json):
     """The Ed25519 key that verifies checkpoints (base64), for 'hub audit verify --file'."""
-    keyring = current_keyring()
-    keys = keyring.verify_keys()
-    primary = keyring.signing_key_id()
+    record = checkpoints.public_key_record(current_keyring())
     if as_json:
-        print_json({"algorithm": "Ed25519", "key_id": primary,
-                    "public_key": base64.b64encode(keys[primary]).decode(),
-                    "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()}})
+        print_json(record)
     else:
-        click.echo(base64.b64encode(keys[primary]).decode())
-
-
+        click.echo(record["public_key"])

@@ -54,7 +54,10 @@ class LazyKeyRing:
                     opened = self._db.is_closed()  # a request's own connection stays open
                     try:
                         with bound(self._db):
-                            self._keyring = open_keyring(self._config)
+                            keyring = open_keyring(self._config)
+                            # A keyring from before the audit log gets its signing key (once).
+                            keyring.ensure_signing_key()
+                            self._keyring = keyring
                     finally:
                         if opened and not self._db.is_closed():
                             self._db.close()

@@ -228,7 +228,9 @@ class KeyRing:
                     ).execute()
             except (IntegrityError, _NotEmpty):
                 pass  # another process made the keyring a moment ago, or one is there: load it
-        return cls.load(root_key)
+        keyring = cls.load(root_key)
+        keyring.ensure_signing_key()
+        return keyring
 
     # --- sealing ----------------------------------------------------------------------------------
 
@@ -286,28 +288,34 @@ class KeyRing:
     # --- signing (audit checkpoints) -------------------------------------------------------------
 
     def sign(self, message: bytes) -> tuple[str, bytes]:
-        """(key id, Ed25519 signature of `message`) under the primary signing key, which is made on
-        first use (a keyring from before the audit log has none)."""
+        """(key id, Ed25519 signature of `message`) under the primary signing key."""
         _require_bytes(message=message)
         keys = self._keys
         if keys.signing_primary is None:
-            keys = self._ensure_signing_key()
+            keys = self._reload(lambda k: k.signing_primary is not None)  # made elsewhere?
+        if keys.signing_primary is None:
+            raise KeyRingCorrupt("The keyring has no signing key for audit checkpoints. Run 'hub db "
+                                 "upgrade' (it adds one to a keyring made before the audit log).")
         key_id = keys.signing_primary
         return key_id, keys.signing[key_id].sign(bytes(message)).signature
 
     def verify_keys(self) -> dict[str, bytes]:
-        """Every signing key's id and raw 32-byte Ed25519 public key (the primary's made if none)."""
-        keys = self._keys
-        if keys.signing_primary is None:
-            keys = self._ensure_signing_key()
-        return {key_id: bytes(key.verify_key) for key_id, key in sorted(keys.signing.items())}
+        """Every signing key's id and raw 32-byte Ed25519 public key (read only)."""
+        return {key_id: bytes(key.verify_key) for key_id, key in sorted(self._keys.signing.items())}
 
-    def signing_key_id(self) -> str:
-        """The id of the key that signs new checkpoints (made if there is none)."""
-        keys = self._keys
-        if keys.signing_primary is None:
-            keys = self._ensure_signing_key()
-        return keys.signing_primary
+    def signing_key_id(self) -> str | None:
+        """The id of the key that signs new checkpoints, or None before `ensure_signing_key`."""
+        return self._keys.signing_primary
+
+    def ensure_signing_key(self) -> None:
+        """Give a keyring made before the audit log its Ed25519 signing key, in a transaction of its
+        own (never inside another: a key cached from a transaction that then rolled back would sign
+        checkpoints no one could verify). A no-op when it has one."""
+        if self._keys.signing_primary is not None:
+            return
+        if database.in_transaction():
+            raise RuntimeError("ensure_signing_key must run outside any transaction")
+        self._ensure_signing_key()
 
     def _ensure_signing_key(self) -> _Keys:
         new_id = "sig_" + secrets.token_hex(6)

@@ -23,7 +23,7 @@ from hub.integrations.records import (
 )
 from hub.storage.models import Integration, Project, database
 from hub.storage.pagination import DEFAULT_LIMIT, Page, paginate
-from hub.tenancy import Principal, find_project
+from hub.tenancy import UUID_RE, Principal, find_project
 from hub.tenancy import permissions as perms
 
 ACTION = "integration.credentials.read"
@@ -52,8 +52,10 @@ def refuse_unless_active(row: Integration) -> None:
 def read_one(keyring, principal: Principal, project_ref: str, integration_id: str) -> dict[str, Any]:
     """One integration's decrypted credentials (credentials:read), audited."""
     project = find_project(principal, project_ref)
+    # The id as the caller sent it goes on record only if it can be one (a path can hold anything).
+    target = integration_id if UUID_RE.match(integration_id) else None
     audit.require(principal, perms.CREDENTIALS_READ, ACTION, project=project,
-                  target_type="integration", target_id=integration_id)
+                  target_type="integration", target_id=target)
     with database.atomic():
         row = find_in_project(project, integration_id)
         refuse_unless_active(row)

@@ -20,16 +20,18 @@ from hub.tenancy import permissions as perms
 from hub.verification.record import verify_row
 
 
-def shared_with(rows: list[Integration]) -> dict[str, list[str]]:
-    """Integration id -> the handles of the projects it is shared with (one query for a page)."""
+def shared_with(principal: Principal, rows: list[Integration]) -> dict[str, list[str]]:
+    """Integration id -> the handles of the projects it is shared with that the key reaches (one
+    query for a page): a key learns nothing of projects beyond its reach."""
     ids = [row.id for row in rows if row.project_id is None and not row.is_global]
     found: dict[str, list[str]] = {row_id: [] for row_id in ids}
     if ids:
-        query = (IntegrationProject.select(IntegrationProject.integration, Project.handle)
+        query = (IntegrationProject.select(IntegrationProject.integration, Project.id, Project.handle)
                  .join(Project, on=(IntegrationProject.project == Project.id))
                  .where(IntegrationProject.integration.in_(ids)).order_by(Project.handle).tuples())
-        for integration_id, handle in query:
-            found[integration_id].append(handle)
+        for integration_id, project_id, handle in query:
+            if principal.reaches(project_id):
+                found[integration_id].append(handle)
     return found
 
 
@@ -108,7 +110,8 @@ def find(principal: Principal, integration_id: str, *, for_update: bool = False)
 def create(services: Services, principal: Principal, data: dict, *, verify: bool = False) -> Integration:
     principal.require(perms.INTEGRATIONS_WRITE)
     is_global, projects = _scope(principal, data)
-    row, credentials = new_row(services, data, org_id=principal.org_id, project_id=None, verify=verify)
+    row, credentials = new_row(services, principal, data, org_id=principal.org_id, project_id=None,
+                               verify=verify)
     row.is_global = is_global
 
     def share_and_record():

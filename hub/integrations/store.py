@@ -59,8 +59,8 @@ def insert(keyring, row: Integration, credentials: dict, name_taken: Conflict, e
         event()
 
 
-def new_row(services: Services, data: dict, *, org_id: str, project_id: str | None,
-            verify: bool) -> tuple[Integration, dict]:
+def new_row(services: Services, principal: Principal, data: dict, *, org_id: str,
+            project_id: str | None, verify: bool) -> tuple[Integration, dict]:
     """A new integration row from a create request, and its validated credentials; with `verify`,
     the provider's check runs first and a failure refuses (nothing is stored)."""
     provider = provider_named(services.providers, data["provider"])
@@ -73,6 +73,7 @@ def new_row(services: Services, data: dict, *, org_id: str, project_id: str | No
         description=data.get("description"), config=config, tags=normalized_tags(data.get("tags")),
         status="active", expires_at=data.get("expires_at"))
     if verify:
+        principal.require(perms.INTEGRATIONS_VERIFY)  # ?verify=true needs it too (API.md)
         result = run_for(services, provider, method.id, credentials, config)
         if not result["ok"]:
             error = result["error"]
@@ -87,8 +88,8 @@ def create(services: Services, principal: Principal, project_ref: str, data: dic
            verify: bool = False) -> tuple[Project, Integration]:
     principal.require(perms.INTEGRATIONS_WRITE)
     project = find_project(principal, project_ref)
-    row, credentials = new_row(services, data, org_id=project.org_id, project_id=project.id,
-                               verify=verify)
+    row, credentials = new_row(services, principal, data, org_id=project.org_id,
+                               project_id=project.id, verify=verify)
     insert(services.keyring, row, credentials, _name_taken(row.provider, row.name),
             lambda: record(principal, "integration.create", row, project,
                             {"provider": row.provider, "name": row.name, "auth_type": row.auth_type,

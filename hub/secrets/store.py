@@ -12,8 +12,8 @@ No Flask here: the API, the CLI and tests call these functions alike.
 - Every change runs in one transaction that first locks the secret's row (SELECT ... FOR UPDATE on
   PostgreSQL; on SQLite every transaction of this app begins IMMEDIATE, which holds the write
   lock), so concurrent writers queue up and produce consecutive version numbers.
-- Plaintext leaves this module only through `resolve` (the one door for values; it will be audited
-  when the audit log lands). Nothing here logs values
+- Plaintext leaves this module only through `resolve` (the one door for values, audited: no
+  event, no result). Every change writes its audit event in its transaction. Nothing here logs values
   or puts them in an exception message.
 """
 from __future__ import annotations

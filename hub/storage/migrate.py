@@ -1,4 +1,4 @@
-"""Versioned schema migrations: numbered scripts in hub/migrations/, applied in order and recorded
+"""Versioned schema migrations: numbered scripts in hub/storage/migrations/, applied in order and recorded
 in the `schema_migration` table. Every schema change ships as a new script."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The hub's tables, as peewee models whose database is the one bound in the current context.
 
-The schema itself is created and changed only by the versioned migrations in `hub/migrations/`;
+The schema itself is created and changed only by the versioned migrations in `hub/storage/migrations/`;
 these classes describe the current state of it for queries.
 
 Ids are UUIDv7 strings: they sort by creation time, so keyset pagination can walk the primary key
@@ -262,7 +262,7 @@ class IntegrationTag(BaseModel):
 
 
 class Secret(BaseModel):
-    """A named slot of a project (hub/secret_store.py). `current_version` is the newest version's
+    """A named slot of a project (hub/secrets/store.py). `current_version` is the newest version's
     number (what `cas` compares with); `enabled_version` the one ENABLED, or None. Both change only
     in a transaction holding this row's lock."""
 

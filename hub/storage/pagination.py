@@ -50,6 +50,8 @@ def paginate(query, key_field, *, limit: int = DEFAULT_LIMIT, cursor: str | None
     if cursor:
         try:
             after = key_type(decode_cursor(cursor))
+            if isinstance(after, int) and not -2**63 <= after < 2**63:
+                raise ValueError  # no database column holds it: not a cursor this API made
         except ValueError:
             raise invalid_field("cursor", "Not a cursor this API returned; start again without it.") from None
         query = query.where(key_field < after if descending else key_field > after)

@@ -2,7 +2,7 @@
 
 Owns who may do what, and where: a `Principal` is the caller (an API key, or the local operator
 through the CLI), checked with `require` and `reaches`. May import `hub.storage`, `hub.errors` and
-nothing above them (no Flask): the API and the CLI both call it.
+`hub.audit` (to put its changes on record), nothing else (no Flask): the API and the CLI both call it.
 """
 from hub.tenancy.api_keys import (
                                   api_key_query,

@@ -14,8 +14,8 @@ from hub.storage.storable_text import unstorable
 from hub.tenancy import permissions as perms
 from hub.tenancy import tokens as api_key_tokens
 from hub.tenancy.principal import Principal
-from hub.timestamps import to_iso
 from hub.tenancy.projects import find_project
+from hub.timestamps import to_iso
 
 
 def _expand(role: str | None, permissions: list[str] | None) -> frozenset[str]:

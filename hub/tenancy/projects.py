@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import re
 
+from peewee import fn
+
 from hub.audit import log as audit
 from hub.errors import Conflict, Forbidden, NotFound, invalid_field
 from hub.storage.conflicts import atomic_or
-from hub.storage.models import Org, Project, database
+from hub.storage.models import Integration, IntegrationProject, Org, Project, database
 from hub.storage.prepared import Prepared, slot
 from hub.storage.storable_text import unstorable
 from hub.tenancy import permissions as perms
@@ -85,9 +87,26 @@ def delete_project(principal: Principal, ref: str) -> None:
     project = find_project(principal, ref)
     # Foreign keys cascade to the project's integrations and secrets (and their ciphertexts).
     with database.atomic():
+        _delete_org_wide_left_nowhere(principal, project)
         Project.delete().where(Project.id == project.id).execute()
         audit.record(principal, "project.delete", target_type="project", target_id=project.id,
                      project=project)
+
+
+def _delete_org_wide_left_nowhere(principal: Principal, project: Project) -> None:
+    """Org-wide integrations shared with this project alone would be left shared with none: they
+    go with it (each on record), rather than linger with `projects: []`."""
+    shared_here = IntegrationProject.select(IntegrationProject.integration).where(
+        IntegrationProject.project == project.id)
+    alone = (IntegrationProject.select(IntegrationProject.integration)
+             .where(IntegrationProject.integration.in_(shared_here))
+             .group_by(IntegrationProject.integration)
+             .having(fn.COUNT(IntegrationProject.project) == 1))
+    for row in Integration.select().where(Integration.id.in_(alone)):
+        Integration.delete().where(Integration.id == row.id).execute()
+        audit.record(principal, "integration.delete", target_type="integration", target_id=row.id,
+                     details={"provider": row.provider, "name": row.name,
+                              "reason": f"its only project, {project.handle}, was deleted"})
 
 
 def project_handles(project_ids) -> list[str]:

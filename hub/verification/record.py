@@ -85,18 +85,18 @@ def check_and_record(services: Services, row: Integration, principal: Principal,
     credentials = open_credentials(services.keyring, row)
     result = run_for(services, provider, row.auth_type, credentials, row.config)
     with database.atomic():
-        current = Integration.get_or_none(Integration.id == row.id)
         # Only if the row is as it was when checked: a PUT that came between (new credentials, a new
-        # expires_at) is not overwritten by a result about what it replaced.
-        stored = current is not None and current.updated_at == row.updated_at
-        if stored:
-            apply_result(current, result)
-            current.save(only=[Integration.last_verification, Integration.expired_reason,
-                               Integration.expires_at])
+        # expires_at) is not overwritten by a result about what it replaced. One conditional UPDATE,
+        # so the database settles a PUT racing with it.
+        apply_result(row, result)
+        stored = bool(Integration.update(
+            last_verification=row.last_verification, expired_reason=row.expired_reason,
+            expires_at=row.expires_at,
+        ).where((Integration.id == row.id) & (Integration.updated_at == row.updated_at)).execute())
         if project is None and row.project_id:
             project = Project.get_or_none(Project.id == row.project_id)
         audit.record(principal, "integration.verify", target_type="integration", target_id=row.id,
-                     project=project, outcome="success",
+                     project=project, outcome="success" if result["ok"] else "failed",
                      details={"ok": result["ok"], "code": (result["error"] or {}).get("code"),
                               "stored": stored})
     return result
