@@ -11,10 +11,22 @@ from hub.hookspecs import hookimpl
 from hub.sdk import (
     ERROR_CODES,
     AuthMethod,
+    Basic,
+    BaseUrl,
+    Bearer,
     EgressError,
+    ErrorRule,
+    Expiry,
+    Header,
+    HttpCheck,
     HttpClient,
     HttpResponse,
+    Identity,
+    JsonBody,
     Provider,
+    Query,
+    RateLimit,
+    Scopes,
     VerificationResult,
     VerifyError,
     retry_after,
@@ -25,9 +37,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["ERROR_CODES", "AuthMethod", "EgressError", "HttpClient", "HttpResponse", "Provider",
-           "VerificationResult", "VerifyError", "__version__", "create_app", "hookimpl",
-           "retry_after"]
+__all__ = ["ERROR_CODES", "AuthMethod", "Basic", "BaseUrl", "Bearer", "EgressError", "ErrorRule",
+           "Expiry", "Header", "HttpCheck", "HttpClient", "HttpResponse", "Identity", "JsonBody",
+           "Provider", "Query", "RateLimit", "Scopes", "VerificationResult", "VerifyError",
+           "__version__", "create_app", "hookimpl", "retry_after"]
 
 
 def create_app(config=None):

@@ -2,12 +2,30 @@
 client protocol and helpers for reading provider answers.
 
 Owns: `Provider`, `AuthMethod`, `VerificationResult`, `VerifyError`, `ERROR_CODES`, `HttpClient`,
-`HttpResponse`, `retry_after`. May import: `hub.egress` (for `EgressError`) and nothing else of the
+`HttpResponse`, `retry_after`, and the declarative check (`HttpCheck` and its parts, from
+`hub.sdk.checks`). May import: `hub.egress` (for `EgressError`) and nothing else of the
 hub, so a plugin that imports it pulls in no Flask and no database.
 """
+from hub.sdk.checks import (
+    Basic,
+    BaseUrl,
+    Bearer,
+    ErrorRule,
+    Expiry,
+    Header,
+    HttpCheck,
+    Identity,
+    JsonBody,
+    Query,
+    RateLimit,
+    Scopes,
+    checks_verify,
+)
 from hub.sdk.http import EgressError, HttpClient, HttpResponse, retry_after
 from hub.sdk.provider import AuthMethod, Provider, UnknownAuthMethod, VerifyFunction
 from hub.sdk.results import ERROR_CODES, VerificationResult, VerifyError
 
-__all__ = ["AuthMethod", "EgressError", "ERROR_CODES", "HttpClient", "HttpResponse", "Provider", "UnknownAuthMethod",
-           "VerificationResult", "VerifyError", "VerifyFunction", "retry_after"]
+__all__ = ["AuthMethod", "Basic", "BaseUrl", "Bearer", "EgressError", "ERROR_CODES", "ErrorRule",
+           "Expiry", "Header", "HttpCheck", "HttpClient", "HttpResponse", "Identity", "JsonBody",
+           "Provider", "Query", "RateLimit", "Scopes", "UnknownAuthMethod", "VerificationResult",
+           "VerifyError", "VerifyFunction", "checks_verify", "retry_after"]

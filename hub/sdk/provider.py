@@ -20,6 +20,7 @@ from typing import Callable
 
 import marshmallow
 
+from hub.sdk.checks import HttpCheck, checks_verify
 from hub.sdk.http import HttpClient
 from hub.sdk.results import VerificationResult
 
@@ -37,6 +38,8 @@ class AuthMethod:
     credentials_schema: type[marshmallow.Schema]
     description: str = ""
     default: bool = False
+    # The declarative check of this method (hub.sdk.checks); None: the provider's verify checks it.
+    check: HttpCheck | None = None
 
 
 VerifyFunction = Callable[[str, dict, dict, HttpClient], VerificationResult]
@@ -56,6 +59,16 @@ class Provider:
     verify: VerifyFunction | None = None
     # Filled in by the hub when it registers the provider: the distribution it came from.
     package: str | None = None
+
+    def __post_init__(self):
+        # With declared checks, `verify` is made from them (the hand-written one, if given, kept
+        # for the methods without a check). Made again on dataclasses.replace, from the original.
+        given = getattr(self.verify, "hub_fallback", self.verify)
+        methods = self.auth_methods if isinstance(self.auth_methods, (tuple, list)) else ()
+        if any(isinstance(m, AuthMethod) and m.check is not None for m in methods):
+            object.__setattr__(self, "verify", checks_verify(self, given))
+        elif given is not self.verify:
+            object.__setattr__(self, "verify", given)
 
     @property
     def default_auth_method(self) -> AuthMethod:
