@@ -11,8 +11,8 @@ from hub.hookspecs import hookimpl
 from hub.sdk import (
     ERROR_CODES,
     AuthMethod,
-    Basic,
     BaseUrl,
+    Basic,
     Bearer,
     EgressError,
     ErrorRule,

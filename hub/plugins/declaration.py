@@ -9,6 +9,7 @@ import marshmallow
 
 from hub.plugins.describe import describe_provider
 from hub.sdk import AuthMethod, Provider
+from hub.sdk.checks import http_check_problems
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")  # provider names and auth method ids
 
@@ -36,11 +37,17 @@ def declaration_problems(provider: Any) -> list[str]:
     if not _is_schema_class(provider.config_schema):
         problems.append("config_schema must be a marshmallow Schema class, "
                         f"not {_describe(provider.config_schema)}")
-    if provider.verify is not None and not callable(provider.verify):
+    # With declared checks, provider.verify was made from them; the hand-written one given to
+    # the Provider (for the methods without a check) is what must be a proper verify.
+    declared = hasattr(provider.verify, "hub_checks")
+    verify = provider.verify.hub_fallback if declared else provider.verify
+    if verify is not None and not callable(verify):
         problems.append("verify must be a function verify(auth_type, credentials, config, http) "
-                        f"or None, not {_describe(provider.verify)}")
-    elif provider.verify is not None:
-        problems += _verify_signature_problems(provider.verify)
+                        f"or None, not {_describe(verify)}")
+    elif verify is not None:
+        problems += _verify_signature_problems(verify)
+    if declared:
+        problems += _check_problems(provider, methods, has_fallback=verify is not None)
     if not problems:
         # Derive now what GET /v1/providers will show, so that a field the derivation cannot handle
         # fails at load time, with the plugin's name, rather than on every request.
@@ -65,6 +72,34 @@ def _verify_signature_problems(verify: Any) -> list[str]:
         return [(f"verify{signature} cannot be called as verify(auth_type, credentials, config, "
                  f"http) ({exc}); make it take these four positional arguments")]
     return []
+
+
+def _check_problems(provider: Provider, methods, *, has_fallback: bool) -> list[str]:
+    problems = []
+    config_fields = _field_names(provider.config_schema)
+    for method in methods:
+        if not isinstance(method, AuthMethod):
+            continue
+        if method.check is None:
+            if not has_fallback:
+                problems.append(f"auth method {method.id!r} has no check while others have one: "
+                                "give it check=HttpCheck(...), or give the provider a verify "
+                                "function for it")
+            continue
+        credentials_fields = _field_names(method.credentials_schema)
+        problems += [f"auth method {method.id!r}: its check: {problem}" for problem in
+                     http_check_problems(method.check, credentials_fields, config_fields)]
+    return problems
+
+
+def _field_names(schema: Any) -> list[str]:
+    # The names the loaded credentials and config are keyed by (attribute names, not data_key).
+    if not _is_schema_class(schema):
+        return []
+    try:
+        return list(schema().fields)
+    except Exception:  # reported by the schema checks
+        return []
 
 
 def _auth_method_problems(methods) -> list[str]:

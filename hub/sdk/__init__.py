@@ -7,8 +7,8 @@ Owns: `Provider`, `AuthMethod`, `VerificationResult`, `VerifyError`, `ERROR_CODE
 hub, so a plugin that imports it pulls in no Flask and no database.
 """
 from hub.sdk.checks import (
-    Basic,
     BaseUrl,
+    Basic,
     Bearer,
     ErrorRule,
     Expiry,

@@ -1,7 +1,7 @@
 """Jira: Jira Cloud with an email and API token, or Data Center / Server with a personal token."""
 from hub import hookimpl
 from hub.sdk import AuthMethod, Provider
-from hub_jira.check import verify
+from hub_jira.check import BASIC_AUTH_CHECK, PAT_CHECK
 from hub_jira.schemas import BasicAuthCredentials, JiraConfig, PatCredentials
 
 PROVIDER = Provider(
@@ -14,14 +14,15 @@ PROVIDER = Provider(
                    credentials_schema=BasicAuthCredentials,
                    description="Jira Cloud: the account's email and an API token (basic auth), "
                                "checked with GET /rest/api/3/myself.",
-                   default=True),
+                   default=True, check=BASIC_AUTH_CHECK),
         AuthMethod(id="pat", display_name="Personal access token",
                    credentials_schema=PatCredentials,
                    description="Jira Data Center / Server: a personal access token (Bearer), "
-                               "checked with GET /rest/api/2/myself."),
+                               "checked with GET /rest/api/2/myself.",
+                   check=PAT_CHECK),
     ),
     config_schema=JiraConfig,
-    verify=verify,
+    # verify is made from the checks of the auth methods
 )
 
 

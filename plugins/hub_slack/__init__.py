@@ -1,7 +1,7 @@
 """Slack: a bot, user or app-level token checked with auth.test, or an incoming webhook."""
 from hub import hookimpl
 from hub.sdk import AuthMethod, Provider
-from hub_slack.check import verify
+from hub_slack.check import TOKEN_CHECK, verify_webhook
 from hub_slack.schemas import SlackConfig, TokenCredentials, WebhookCredentials
 
 PROVIDER = Provider(
@@ -14,14 +14,14 @@ PROVIDER = Provider(
         AuthMethod(id="token", display_name="Token", credentials_schema=TokenCredentials,
                    description="A bot (xoxb-), user (xoxp-) or app-level (xapp-) token, checked "
                                "with auth.test.",
-                   default=True),
+                   default=True, check=TOKEN_CHECK),
         AuthMethod(id="webhook", display_name="Incoming webhook",
                    credentials_schema=WebhookCredentials,
                    description="An incoming webhook URL, checked with an empty post that Slack "
                                "refuses without posting anything."),
     ),
     config_schema=SlackConfig,
-    verify=verify,
+    verify=verify_webhook,  # for the webhook, which has no declared check
 )
 
 

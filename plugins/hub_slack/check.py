@@ -1,4 +1,5 @@
-"""The Slack checks: `auth.test` for a token, an empty post for an incoming webhook.
+"""The Slack checks: `auth.test` for a token (declared: `TOKEN_CHECK`), an empty post for an
+incoming webhook (hand-written: `verify_webhook`, whose answers are plain text, not JSON).
 
 Slack reports most failures of `auth.test` in an HTTP 200 body (`{"ok": false, "error": code}`);
 its codes are mapped below. Messages name Slack's error code (an identifier, checked to be one)
@@ -6,9 +7,16 @@ but never quote anything else Slack sent.
 """
 from __future__ import annotations
 
-import re
-
-from hub.sdk import VerificationResult, retry_after
+from hub.sdk import (
+    BaseUrl,
+    Bearer,
+    ErrorRule,
+    HttpCheck,
+    Identity,
+    Scopes,
+    VerificationResult,
+    retry_after,
+)
 from hub_slack.schemas import DEFAULT_API_BASE_URL
 
 # auth.test error code -> (verification error code, message)
@@ -52,41 +60,27 @@ WEBHOOK_ERRORS = {
                                                                 "webhook's channel."),
 }
 
-_SLACK_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# auth.test: POST with the token as a Bearer header and an empty form body.
+TOKEN_CHECK = HttpCheck(
+    method="POST", path="/auth.test", what="auth.test",
+    base_url=BaseUrl(config="api_base_url", default=DEFAULT_API_BASE_URL),
+    auth=Bearer("token"),
+    headers={"Content-Type": "application/x-www-form-urlencoded"}, data=b"",
+    success_path="ok", error_code="error",
+    errors=tuple(ErrorRule(code, message, path="error", equals=slack_code)
+                 for slack_code, (code, message) in AUTH_TEST_ERRORS.items()),
+    identity=Identity({"team": "team", "team_id": "team_id", "user": "user",
+                       "user_id": "user_id", "url": "url", "bot_id": "bot_id",
+                       "enterprise_id": "enterprise_id"},
+                      omit_empty=("bot_id", "enterprise_id")),
+    scopes=Scopes(header="x-oauth-scopes"),
+)
 
 
-def verify(auth_type: str, credentials: dict, config: dict, http) -> VerificationResult:
-    # An EgressError from `http` (unreachable, timeout, blocked address) is left to the hub, which
-    # turns it into a failed result with its code and message.
-    checks = {"token": check_token, "webhook": check_webhook}
-    return checks[auth_type](credentials, config, http)
-
-
-def check_token(credentials: dict, config: dict, http) -> VerificationResult:
-    base_url = (config.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
-    response = http.request("POST", f"{base_url}/auth.test", data=b"", headers={
-        "Authorization": f"Bearer {credentials['token']}",
-        "Content-Type": "application/x-www-form-urlencoded",
-    })
-    failure = _http_failure(response, "auth.test")
-    if failure is not None:
-        return failure
-    if response.status != 200:
-        return _unexpected(f"Slack answered HTTP {response.status} to auth.test; check "
-                           "api_base_url.")
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
-        return _unexpected("The answer to auth.test is not a Slack API answer; check api_base_url.")
-    if not answer["ok"]:
-        return _auth_test_failure(answer.get("error"), response)
-    identity = {key: answer.get(key) for key in ("team", "team_id", "user", "user_id", "url")}
-    for optional in ("bot_id", "enterprise_id"):
-        if answer.get(optional):
-            identity[optional] = answer[optional]
-    return VerificationResult.success(identity=identity, scopes=_scopes(response.headers))
+def verify_webhook(auth_type: str, credentials: dict, config: dict, http) -> VerificationResult:
+    """The provider's hand-written check, for the method without a declared one (the webhook).
+    An EgressError from `http` is left to the hub, which turns it into a failed result."""
+    return check_webhook(credentials, config, http)
 
 
 def check_webhook(credentials: dict, config: dict, http) -> VerificationResult:
@@ -118,25 +112,6 @@ def _http_failure(response, what: str) -> VerificationResult | None:
         return _unexpected(f"Slack answered {what} with a server error (HTTP {response.status}); "
                            "try again later.")
     return None
-
-
-def _auth_test_failure(slack_code, response) -> VerificationResult:
-    if slack_code in AUTH_TEST_ERRORS:
-        code, message = AUTH_TEST_ERRORS[slack_code]
-        return VerificationResult.failure(
-            code, message,
-            retry_after=retry_after(response.headers) if code == "rate_limited" else None)
-    named = f" ({slack_code})" if isinstance(slack_code, str) and _SLACK_CODE.match(slack_code) \
-        else ""
-    return _unexpected(f"Slack refused the token check with an error the hub does not "
-                       f"recognise{named}.")
-
-
-def _scopes(headers) -> list[str] | None:
-    value = headers.get("x-oauth-scopes")
-    if value is None:
-        return None
-    return [scope.strip() for scope in value.split(",") if scope.strip()]
 
 
 def _unexpected(message: str) -> VerificationResult:
