@@ -18,6 +18,7 @@ from hub.cli.instance import db_group, init_command
 from hub.cli.integrations import integrations_group
 from hub.cli.keys import keys_group
 from hub.cli.orgs import orgs_group
+from hub.cli.plugin import plugin_group
 from hub.cli.projects import projects_group
 from hub.cli.providers import providers_group
 from hub.cli.secrets import secrets_group
@@ -25,7 +26,8 @@ from hub.cli.serve import serve_command
 from hub.errors import HubError
 
 COMMANDS = [init_command, serve_command, db_group, keys_group, orgs_group, projects_group,
-            crypto_group, providers_group, integrations_group, secrets_group, audit_group]
+            crypto_group, providers_group, integrations_group, secrets_group, audit_group,
+            plugin_group]
 
 
 def init_app(app) -> None:
