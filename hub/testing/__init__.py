@@ -3,7 +3,9 @@
 - `egress_client`: the HTTP client a check gets from the hub, with a 1 s deadline and loopback
   allowed, so a check can be pointed at a fake server on 127.0.0.1.
 - `fake_provider`: a fake provider API on 127.0.0.1 (a pytest-httpserver `HTTPServer`, fresh for
-  each test) with shortcuts for what checks must survive: `hang` and `redirect`.
+  each test) with shortcuts for what checks must survive: `hang`, `redirect`, `rate_limit` (each
+  header form), `html` and `oversized`.
+- `assert_no_echo`: one line that fails if a check's result shows a credential.
 - `verify_credentials`: a provider's check run as the hub runs it (contained by the hub's
   `run_check`), on credentials and config loaded through the provider's own schemas.
 - `undocumented_fields`: the schema fields a UI could not label (no display_name or description).
@@ -24,6 +26,7 @@ import pytest
 
 from hub.testing.app import HubTestApp, hub_app_with
 from hub.testing.checks import (
+    assert_no_echo,
     result_from_check,
     undocumented_fields,
     verify_credentials,
@@ -33,9 +36,9 @@ from hub.testing.egress import LOOPBACK_ALLOW_LIST, TEST_TIMEOUT, egress_client
 if TYPE_CHECKING:
     from hub.testing.fake_server import FakeProvider
 
-__all__ = ["FakeProvider", "HubTestApp", "LOOPBACK_ALLOW_LIST", "TEST_TIMEOUT", "egress_client",
-           "fake_provider", "hub_app_with", "result_from_check", "undocumented_fields",
-           "verify_credentials"]
+__all__ = ["FakeProvider", "HubTestApp", "LOOPBACK_ALLOW_LIST", "TEST_TIMEOUT", "assert_no_echo",
+           "egress_client", "fake_provider", "hub_app_with", "result_from_check",
+           "undocumented_fields", "verify_credentials"]
 
 MISSING_HTTPSERVER = (
     "The fake_provider fixture runs a fake provider API with pytest-httpserver, which is not "

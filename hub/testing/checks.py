@@ -6,13 +6,18 @@ result the API would answer: a plugin that passes its tests behaves the same ins
 """
 from __future__ import annotations
 
+import base64
 import datetime
+import json
 from typing import Any
 
 from hub.sdk import Provider, VerificationResult, VerifyError
 from hub.verification.run import run_check
 
-__all__ = ["result_from_check", "undocumented_fields", "verify_credentials"]
+__all__ = ["assert_no_echo", "result_from_check", "undocumented_fields", "verify_credentials"]
+
+# Shorter values (a region, "x") could appear in any message by chance: not looked for.
+MIN_ECHO_LENGTH = 4
 
 
 def verify_credentials(provider: Provider, credentials: dict, *, http,
@@ -59,3 +64,32 @@ def undocumented_fields(provider: Provider) -> list[str]:
     return [f"{schema.__name__}.{name}"
             for schema in schemas for name, field in schema().load_fields.items()
             if not (field.metadata.get("display_name") and field.metadata.get("description"))]
+
+
+def assert_no_echo(result: VerificationResult, credentials: dict, *,
+                   provider: Provider | None = None, auth_type: str | None = None) -> None:
+    """Fail unless no credential value appears in the result: its error message, identity or
+    scopes (as text, and base64-encoded, as basic auth sends it).
+
+    `credentials` are the values the test sent. With `provider`, only the fields its schema marks
+    `secret` are looked for (a Jira user name may well be the identity's email); without it,
+    every value of `credentials` is. Values shorter than 4 characters are not looked for. The
+    assertion's message names the field, never the value.
+    """
+    if provider is not None:
+        schema = provider.method_for(auth_type).credentials_schema()
+        secret = {name for name, field in schema.fields.items() if field.metadata.get("secret")}
+        secret |= {schema.fields[name].data_key for name in secret if schema.fields[name].data_key}
+        credentials = {key: value for key, value in credentials.items() if key in secret}
+    shown = json.dumps({"message": result.error.message if result.error else None,
+                        "identity": result.identity, "scopes": result.scopes},
+                       default=str, ensure_ascii=False)
+    for field, value in credentials.items():
+        if not isinstance(value, str) or len(value.strip()) < MIN_ECHO_LENGTH:
+            continue
+        value = value.strip()
+        forms = {value, json.dumps(value, ensure_ascii=False)[1:-1],
+                 base64.b64encode(value.encode()).decode("ascii").rstrip("=")}
+        assert not any(form in shown for form in forms), (
+            f"the check's result echoes the credential {field!r} (in its message, identity or "
+            "scopes): a result must never show a credential")

@@ -6,10 +6,16 @@ installed, and must not import it until a test asks for a fake server.
 """
 from __future__ import annotations
 
+import email.utils
+import json as jsonlib
 import threading
+import time
 
 from pytest_httpserver import HTTPServer
+from pytest_httpserver.httpserver import METHOD_ALL
 from werkzeug import Request, Response
+
+from hub.egress.client import DEFAULT_MAX_BODY
 
 __all__ = ["FakeProvider"]
 
@@ -71,3 +77,55 @@ class FakeProvider(HTTPServer):
         """Answer `method uri` with a redirect to `location`."""
         self.expect_request(uri, method=method).respond_with_data(
             "", status=status, headers={"Location": location})
+
+    # How `rate_limit` says when to come back: form -> the header it sets by default.
+    RATE_LIMIT_FORMS = {
+        "seconds": "Retry-After",          # Retry-After: 30
+        "http_date": "Retry-After",        # Retry-After: Wed, 21 Oct 2026 07:28:00 GMT
+        "epoch": "X-RateLimit-Reset",      # X-RateLimit-Reset: 1792567680 (epoch seconds)
+        "epoch_ms": "X-RateLimit-Reset",   # X-RateLimit-Reset: 1792567680000 (milliseconds)
+        "reset_after": "X-RateLimit-Reset-After",  # X-RateLimit-Reset-After: 30
+    }
+
+    def rate_limit(self, uri: str, *, form: str = "seconds", seconds: int = 30,
+                   header: str | None = None, status: int = 429, json=None,
+                   headers: dict | None = None, method: str = METHOD_ALL) -> None:
+        """Answer `method uri` as rate limited: `status` (429), a wait of `seconds` in the header
+        of `form` (see RATE_LIMIT_FORMS; times are computed when the request arrives), `json` as
+        the body if given (else an empty body), and any further `headers`.
+
+        `header` renames the header (a provider's own: `header="X-RateLimit-Requests-Reset"`,
+        `form="epoch_ms"`, as Linear sends).
+        """
+        if form not in self.RATE_LIMIT_FORMS:
+            raise ValueError(f"form must be one of {', '.join(self.RATE_LIMIT_FORMS)}")
+        name = header or self.RATE_LIMIT_FORMS[form]
+
+        def answer(request: Request) -> Response:
+            now = time.time()
+            value = {"seconds": str(seconds), "reset_after": str(seconds),
+                     "http_date": email.utils.formatdate(now + seconds, usegmt=True),
+                     "epoch": str(int(now + seconds)),
+                     "epoch_ms": str(int((now + seconds) * 1000))}[form]
+            body = "" if json is None else jsonlib.dumps(json)
+            return Response(body, status=status, headers={name: value, **(headers or {})},
+                            content_type="application/json" if json is not None else "text/plain")
+
+        self.expect_request(uri, method=method).respond_with_handler(answer)
+
+    def html(self, uri: str, status: int = 200, *, method: str = METHOD_ALL,
+             body: str = "<html><body><h1>Sign in</h1><form action='/login'></form></body></html>"
+             ) -> None:
+        """Answer `method uri` with an HTML page (a login page, a proxy's error page) and
+        `status`: what a check meets when a URL is wrong or a proxy stands in front of the API."""
+        self.expect_request(uri, method=method).respond_with_data(
+            body, status=status, content_type="text/html; charset=utf-8")
+
+    def oversized(self, uri: str, status: int = 200, *, method: str = METHOD_ALL,
+                  size: int = DEFAULT_MAX_BODY + 1) -> None:
+        """Answer `method uri` with a JSON-looking body of `size` bytes (default: one byte more
+        than the hub reads), so the check gets a truncated body whose `json()` raises."""
+        head = b'{"ok": true, "padding": "'
+        body = head + b"x" * max(0, size - len(head) - 2) + b'"}'
+        self.expect_request(uri, method=method).respond_with_data(
+            body, status=status, content_type="application/json")
