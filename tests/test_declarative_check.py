@@ -227,7 +227,7 @@ def test_an_unknown_provider_code_is_named_only_when_it_is_an_identifier():
 @pytest.mark.parametrize("body", [{"ok": "yes"}, {"team": "x"}, ["ok"]])
 def test_a_success_path_that_is_not_a_boolean_is_not_the_providers_api(body):
     error = assert_failure(read(SLACKISH, response(200, body)), "provider_error")
-    assert "not a Decl API answer; check api_base_url" in error.message
+    assert "not what the Decl API answers; check api_base_url" in error.message
 
 
 def test_html_and_truncated_bodies_are_not_the_providers_api():

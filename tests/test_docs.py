@@ -114,9 +114,13 @@ def test_every_block_is_marked_with_a_known_language():
     assert unknown == [], "mark code blocks as one of " + ", ".join(sorted(KNOWN_LANGUAGES))
 
 
+PLUGIN_FILES = {"hub_acme/__init__.py", "hub_acme/cookbook.py"}
+TEST_FILES = {"tests/test_acme.py", "tests/test_cookbook.py"}  # the cookbook's recipes are tests
+
+
 def test_the_page_builds_a_plugin_and_its_tests():
     targets = {block.target for block in _python_blocks(standalone=False)}
-    assert targets == {"hub_acme/__init__.py", "tests/test_acme.py"}
+    assert targets == PLUGIN_FILES | TEST_FILES
 
 
 @pytest.mark.parametrize("block", _python_blocks(standalone=True), ids=str)
@@ -137,18 +141,36 @@ def _write_the_plugin(root: Path) -> dict[str, str]:
 def test_the_plugins_tests_pass_against_the_hub(tmp_path):
     files = _write_the_plugin(tmp_path)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    expected = files["tests/test_acme.py"].count("\ndef test_")
+    tests = sorted(TEST_FILES)
+    expected = _count_tests(tmp_path, tests)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
     environment.pop("PYTEST_ADDOPTS", None)
 
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_acme.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
 
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
     assert f"{expected} passed" in output, output
+
+
+def _count_tests(root: Path, tests: list[str]) -> int:
+    """How many tests pytest will run: each test function, times its parametrize cases."""
+    import ast
+
+    count = 0
+    for path in tests:
+        for node in ast.parse((root / path).read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                cases = 1
+                for decorator in node.decorator_list:
+                    if (isinstance(decorator, ast.Call)
+                            and ast.unparse(decorator.func) == "pytest.mark.parametrize"):
+                        cases *= len(ast.literal_eval(decorator.args[1]))
+                count += cases
+    return count
 
 
 def test_the_entry_point_block_loads_the_plugin(tmp_path, monkeypatch):

@@ -580,7 +580,8 @@ def _success(check: HttpCheck, answer: _Answer, display_name: str, what: str,
                       or (check.expires and check.expires.path))
     document = answer.document
     not_the_api = VerificationResult.failure(
-        "provider_error", f"The answer to {what} is not a {display_name} API answer{check_url}.")
+        "provider_error", f"The answer to {what} is not what the {display_name} API answers"
+                          f"{check_url}.")
     if needs_body and (document is _MISSING or not isinstance(document, dict)):
         return not_the_api
     if check.success_path:
