@@ -35,9 +35,11 @@ from peewee import IntegrityError, fn
 
 from hub.crypto.root_key import _check_root_key
 from hub.errors import (
+    Conflict,
     DecryptionFailed,
     KeyRingCorrupt,
     KeyRingMissing,
+    NotFound,
     RootKeyMismatch,
 )
 from hub.storage import models
@@ -370,18 +372,149 @@ class KeyRing:
                  "state_changed_at": state_changed_at, "ciphertexts": counts.get(key_id, 0)}
                 for key_id, state, created_at, state_changed_at in rows]
 
-    # Where `hub crypto rotate-root` goes: `rewrap_keyring(new_root_key)` = in one transaction,
-    # `_lock_keyring()`, `_check_root_key_still_opens()`, then for every row
-    # `wrapped = _wrap(new, id, purpose, _unwrap(old, id, purpose, wrapped))`; afterwards replace
-    # `self._root_key`. Other running processes keep their unwrapped keys but fail (RootKeyMismatch)
-    # on their next reload: restart them with the new key.
-    #
-    # Where `hub crypto rewrap` goes (a separate module walking models.SEALED_COLUMNS): per model and
-    # prefix, batches of rows whose `<prefix>_key_id` is not the primary, ordered by primary key
-    # (resumable: a rerun just finds fewer rows); per row `open_sealed` with `row.sealed_aad(prefix)`,
-    # `seal` again, and an UPDATE ... WHERE id = row.id AND <prefix>_key_id = old id (so a write that
-    # raced with it is never overwritten). A key whose count in `status()` reaches 0 may then be
-    # marked retired (in a transaction under `_lock_keyring()`).
+    def primary_id(self) -> str:
+        """The id of the primary data key in the database now (one indexed query)."""
+        return self._primary_id_in_database()
+
+    def seal_many(self, records) -> list[Sealed]:
+        """`seal` for each `(plaintext, aad)`, under the primary data key read once for them all
+        (bulk imports; `seal` reads it per call)."""
+        keys = self._keys
+        primary = self._primary_id_in_database()
+        if primary != keys.primary_id:
+            keys = self._reload(lambda k: k.primary_id == primary)
+        key, prefix = keys.data[primary], _SEAL_AD + primary.encode() + b"\x00"
+        out = []
+        for plaintext, aad in records:
+            _require_bytes(plaintext=plaintext, aad=aad)
+            nonce = nacl.utils.random(_NONCE_BYTES)
+            out.append(Sealed(primary, nonce + nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+                bytes(plaintext), prefix + bytes(aad), nonce, key)))
+        return out
+
+    def reseal_many(self, records) -> tuple[str, list[bytes | None]]:
+        """Open each `(key_id, ciphertext, aad)` and seal its plaintext again under the primary data
+        key, read once for the whole batch (`seal` reads it per call). Returns the primary's id and,
+        per record, its new nonce || ciphertext, or None for a record that does not open (an
+        unknown key, altered bytes, other associated data). The plaintexts never leave this call.
+
+        A rotation while the batch runs is not followed: the records land on the key that was
+        primary when it began (still active, so they open); `hub crypto rewrap` walks again.
+        """
+        keys = self._keys
+        primary = self._primary_id_in_database()
+        if primary != keys.primary_id:
+            keys = self._reload(lambda k: k.primary_id == primary)
+        data = keys.data
+        target = data[primary]
+        encrypt = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt
+        decrypt = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt
+        random = nacl.utils.random
+        primary_ad = _SEAL_AD + primary.encode() + b"\x00"
+        out: list[bytes | None] = []
+        for key_id, ciphertext, aad in records:
+            key_id = str(key_id)
+            key = data.get(key_id)
+            if key is None and _DATA_KEY_ID.match(key_id):
+                keys = self._reload(lambda k, wanted=key_id: wanted in k.data)  # rotated elsewhere
+                data = keys.data
+                key = data.get(key_id)
+            ciphertext = bytes(ciphertext)
+            if key is None or len(ciphertext) < _NONCE_BYTES + _TAG_BYTES:
+                out.append(None)
+                continue
+            aad = bytes(aad)
+            try:
+                plaintext = decrypt(ciphertext[_NONCE_BYTES:], _seal_ad(key_id, aad),
+                                    ciphertext[:_NONCE_BYTES], key)
+            except nacl.exceptions.CryptoError:
+                out.append(None)
+                continue
+            nonce = random(_NONCE_BYTES)
+            out.append(nonce + encrypt(plaintext, primary_ad + aad, nonce, target))
+        return primary, out
+
+    def ciphertexts_under(self, key_id: str) -> int:
+        """How many sealed columns (models.SEALED_COLUMNS) the data key `key_id` still protects."""
+        total = 0
+        for model, prefix in models.SEALED_COLUMNS:
+            key_column = getattr(model, f"{prefix}_key_id")
+            ciphertext_column = getattr(model, f"{prefix}_ciphertext")
+            total += (model.select().where((key_column == key_id) & ciphertext_column.is_null(False))
+                      .count())
+        return total
+
+    def retire(self, key_id: str, *, in_transaction=None) -> bool:
+        """Mark the data key `key_id` retired, in one transaction under the keyring's lock: refused
+        (Conflict) for the primary or a key that still protects a ciphertext, NotFound for no such
+        data key. Returns False (and changes nothing) when it is retired already.
+
+        `in_transaction()` runs inside the same transaction once the change is made (its audit
+        event). Must not run inside another transaction: the check and the change commit together.
+        """
+        if database.in_transaction():
+            raise RuntimeError("retire must run outside any transaction")
+        with database.atomic():
+            _lock_keyring()
+            self._check_root_key_still_opens()
+            row = (KeyringEntry.select(KeyringEntry.purpose, KeyringEntry.state)
+                   .where(KeyringEntry.id == key_id).tuples().first())
+            if row is None or row[0] != DATA:
+                raise NotFound(f"The keyring has no data key {key_id}: 'hub crypto status' lists "
+                               "them.")
+            state = row[1]
+            if state == RETIRED:
+                return False
+            if state == PRIMARY:
+                raise Conflict(f"Data key {key_id} is the primary: it seals every new record. Make "
+                               "a new primary with 'hub crypto rotate', then 'hub crypto rewrap', "
+                               "and retire this one after.")
+            count = self.ciphertexts_under(key_id)
+            if count:
+                raise Conflict(f"Data key {key_id} still protects {count} ciphertext"
+                               f"{'' if count == 1 else 's'}: run 'hub crypto rewrap' first "
+                               "('hub crypto status' shows the counts).")
+            (KeyringEntry.update(state=RETIRED, state_changed_at=utcnow())
+             .where(KeyringEntry.id == key_id).execute())
+            if in_transaction is not None:
+                in_transaction()
+        return True
+
+    def rewrap_keyring(self, new_root_key: bytes, *, in_transaction=None) -> int:
+        """Re-encrypt every keyring entry under `new_root_key`, in one transaction under the
+        keyring's lock, after checking that this keyring's root key still opens the stored one
+        (RootKeyMismatch if another process changed it). Returns the number of entries.
+
+        `in_transaction(count)` runs inside the transaction after the entries are rewritten and
+        before the commit: the audit events, and making the new key durable (its file, or printing
+        it), so that no committed keyring is ever without a saved key. Afterwards this object uses
+        the new root key. Other running processes keep their unwrapped keys but fail
+        (RootKeyMismatch) on their next reload: restart them with the new key. Must not run inside
+        another transaction (this object adopts the new key only once it is committed).
+        """
+        new_root_key = _check_root_key(new_root_key)
+        if new_root_key == self._root_key:
+            raise ValueError("the new root key is the current one")
+        if database.in_transaction():
+            raise RuntimeError("rewrap_keyring must run outside any transaction")
+        with database.atomic():
+            _lock_keyring()
+            self._check_root_key_still_opens()
+            rows = list(KeyringEntry.select(KeyringEntry.id, KeyringEntry.purpose,
+                                            KeyringEntry.wrapped).tuples())
+            for entry_id, purpose, wrapped in rows:
+                key = _unwrap(self._root_key, entry_id, purpose, wrapped)
+                changed = (KeyringEntry.update(wrapped=_wrap(new_root_key, entry_id, purpose, key))
+                           .where((KeyringEntry.id == entry_id)
+                                  & (KeyringEntry.purpose == purpose)).execute())
+                if changed != 1:
+                    raise KeyRingCorrupt(f"Keyring entry {entry_id} changed during the rotation.")
+            # The rewritten keyring must open with the new key before anything is committed.
+            _read_keys(new_root_key)
+            if in_transaction is not None:
+                in_transaction(len(rows))
+        self._root_key = new_root_key
+        return len(rows)
 
     # --- internals --------------------------------------------------------------------------------
 

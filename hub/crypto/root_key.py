@@ -61,9 +61,22 @@ def load_root_key(root_key_b64: str | None, key_file: Path) -> bytes | None:
 
 def create_root_key_file(path: Path) -> bytes:
     """A new random root key, written as base64 to a new file of mode 0600. Never overwrites."""
+    key = new_root_key()
+    write_root_key_file(path, key)
+    return key
+
+
+def new_root_key() -> bytes:
+    return nacl.utils.random(ROOT_KEY_BYTES)
+
+
+def write_root_key_file(path: Path, key: bytes) -> None:
+    """Write `key` as base64 to a new file of mode 0600, synced to disk with its folder entry
+    before returning (a keyring committed next must never outlive its key file). Never overwrites:
+    RootKeyError if the file exists."""
+    key = _check_root_key(key)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = nacl.utils.random(ROOT_KEY_BYTES)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except FileExistsError:
@@ -81,8 +94,50 @@ def create_root_key_file(path: Path) -> bytes:
         path.unlink(missing_ok=True)
         raise
     os.close(fd)
-    _fsync_directory(path.parent)  # the keyring made next must never outlive its key file
-    return key
+    _fsync_directory(path.parent)
+
+
+def encode_root_key(key: bytes) -> str:
+    """The base64 form HUB_ROOT_KEY and the key file take."""
+    return base64.b64encode(_check_root_key(key)).decode("ascii")
+
+
+# --- replacing the key file (`hub crypto rotate-root`) -------------------------------------------
+# The new key is written to `root.key.new` (synced) before the keyring rewrapped under it commits;
+# after the commit the old file is kept as `root.key.old-<UTC time>` (a hard link, so `root.key`
+# never goes missing) and `root.key.new` atomically replaces `root.key`. A crash at any point
+# leaves a saved key that opens the keyring: before the commit `root.key`, after it `root.key.new`
+# (which the hub names on start, and which `hub crypto rotate-root` installs when run again).
+
+def pending_root_key_path(path: Path) -> Path:
+    """Where `hub crypto rotate-root` writes the new root key before committing the keyring."""
+    path = Path(path)
+    return path.with_name(path.name + ".new")
+
+
+def install_pending_root_key_file(path: Path) -> Path | None:
+    """Make `root.key.new` the root key file, keeping the old one as `root.key.old-<UTC time>`
+    (returned; None when there was no old file). Each step is atomic and synced."""
+    import datetime
+
+    path = Path(path)
+    pending = pending_root_key_path(path)
+    kept = None
+    if path.exists():
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        for n in range(1, 1000):
+            kept = path.with_name(f"{path.name}.old-{stamp}" + (f".{n}" if n > 1 else ""))
+            try:
+                os.link(path, kept)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise RootKeyError(f"Cannot keep the old root key beside {path}: too many old key files.")
+        _fsync_directory(path.parent)
+    os.replace(pending, path)
+    _fsync_directory(path.parent)
+    return kept
 
 
 def _fsync_directory(directory: Path) -> None:
