@@ -227,7 +227,7 @@ def test_an_unknown_provider_code_is_named_only_when_it_is_an_identifier():
 @pytest.mark.parametrize("body", [{"ok": "yes"}, {"team": "x"}, ["ok"]])
 def test_a_success_path_that_is_not_a_boolean_is_not_the_providers_api(body):
     error = assert_failure(read(SLACKISH, response(200, body)), "provider_error")
-    assert "not what the Decl API answers; check api_base_url" in error.message
+    assert "not what the Decl API answers: check api_base_url, and that no login" in error.message
 
 
 def test_html_and_truncated_bodies_are_not_the_providers_api():
@@ -338,7 +338,9 @@ def test_messages_never_echo_the_credential_or_the_body():
 # --- Provider.verify made from the checks -------------------------------------------------
 
 def test_a_provider_with_checks_gets_a_verify_and_is_described_as_checkable():
-    declared = provider(HttpCheck("/me"))
+    declared = provider(HttpCheck("/me", headers={"Accept": "application/json"},
+                                  identity=Identity({"id": "id"}), auth=JsonBody({"t": "token"})))
+    assert hash(declared.auth_methods[0]) == hash(dataclasses.replace(declared.auth_methods[0]))
     assert callable(declared.verify) and declaration_problems(declared) == []
     assert describe_provider(declared)["verify_supported"] is True
 
@@ -407,6 +409,7 @@ def problems_of(check, schema=Token, config=Config):
     (HttpCheck("/me", auth=Header("Bad Header", "token")), "not an HTTP header name"),
     (HttpCheck("/me", json={}, data=b""), "not both"),
     (HttpCheck("/me", auth=()), "places no credential"),
+    (HttpCheck("/me", json=["x"], auth=JsonBody({"k": "token"})), "JsonBody needs json"),
     ("not a check", "must be a hub.sdk.HttpCheck"),
 ])
 def test_a_malformed_check_is_refused_with_a_sentence(check, words):

@@ -109,6 +109,9 @@ class JsonBody:
 
     fields: Mapping[str, str]
 
+    def __hash__(self) -> int:  # hashable like the other parts, though `fields` is a dict
+        return hash(tuple(self.fields))
+
 
 Auth = Union[Bearer, Basic, Header, Query, JsonBody]
 """One credential placement; `HttpCheck.auth` takes one or a tuple of them."""
@@ -141,6 +144,9 @@ class Identity:
     fields: Mapping[str, str]
     omit_empty: tuple[str, ...] = ()
     require_any: tuple[str, ...] = ()
+
+    def __hash__(self) -> int:  # hashable like the other parts, though `fields` is a dict
+        return hash((tuple(self.fields), self.omit_empty, self.require_any))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,6 +240,11 @@ class HttpCheck:
     error_code: str | None = None
     rate_limit: RateLimit = RateLimit()
     what: str | None = None
+
+    def __hash__(self) -> int:
+        # `headers` and `json` are dicts; equal checks still hash alike, and an AuthMethod that
+        # holds a check stays hashable.
+        return hash((self.method, self.path))
 
 
 def checks_verify(provider, fallback=None):
@@ -555,7 +566,7 @@ def read_answer(check: HttpCheck, response, *, display_name: str) -> Verificatio
         return _failure(check, answer, "rate_limited",
                         f"{display_name} is rate limiting the hub: try again later.")
     if status in check.success_status:
-        return _success(check, answer, display_name, what, check_url)
+        return _success(check, answer, display_name, what, field)
     if 300 <= status < 400:
         return VerificationResult.failure(
             "provider_error", f"{display_name} answered {what} with a redirect (HTTP {status}), "
@@ -573,15 +584,16 @@ def read_answer(check: HttpCheck, response, *, display_name: str) -> Verificatio
 
 
 def _success(check: HttpCheck, answer: _Answer, display_name: str, what: str,
-             check_url: str) -> VerificationResult:
+             field: str | None) -> VerificationResult:
     identity_spec = _identity_spec(check)
     needs_body = bool(check.success_path or identity_spec
                       or (check.scopes and check.scopes.path)
                       or (check.expires and check.expires.path))
     document = answer.document
+    advice = f"check {field}, and that" if field else "check that"
     not_the_api = VerificationResult.failure(
-        "provider_error", f"The answer to {what} is not what the {display_name} API answers"
-                          f"{check_url}.")
+        "provider_error", f"The answer to {what} is not what the {display_name} API answers: "
+                          f"{advice} no login page stands in front of the API.")
     if needs_body and (document is _MISSING or not isinstance(document, dict)):
         return not_the_api
     if check.success_path:
@@ -664,6 +676,8 @@ def http_check_problems(check: Any, credentials_fields, config_fields) -> list[s
             credential(place.username, "Basic")
             credential(place.password, "Basic")
         elif isinstance(place, JsonBody):
+            if check.json is not None and not isinstance(check.json, dict):
+                problems.append("JsonBody needs json to be an object (a dict) or None")
             for key, field in dict(place.fields).items():
                 if not isinstance(key, str) or not all(key.split(".")):
                     problems.append(f"JsonBody key {key!r} is not a dotted path")

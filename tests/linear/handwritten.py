@@ -33,8 +33,9 @@ def verify(auth_type, credentials, config, http):
             if isinstance(answer, dict) else None
         if not isinstance(viewer, dict) or not viewer.get("id"):
             return VerificationResult.failure(
-                "provider_error", "The answer to POST /graphql is not a Linear API answer; check "
-                                  "api_base_url.")
+                "provider_error", "The answer to POST /graphql is not what the Linear API "
+                                  "answers: check api_base_url, and that no login page stands "
+                                  "in front of the API.")
         return VerificationResult.success(identity={
             key: viewer.get(key)[:256] if isinstance(viewer.get(key), str) else viewer.get(key)
             for key in ("id", "name", "email")})
