@@ -498,3 +498,124 @@ def test_malformed_root_key_file(tmp_path):
     path.write_bytes(b"\xff\xfe")
     with pytest.raises(RootKeyError, match=str(path)):
         load_root_key(None, path)
+
+
+# --- bulk sealing, rewrap, retire, rotate-root (KeyRing level) ------------------------------------
+
+def test_seal_many_and_reseal_many(keyring):
+    records = [(f"value-{i}".encode(), f"row:{i}".encode()) for i in range(5)]
+    sealed = keyring.seal_many(records)
+    old = keyring.primary_id()
+    assert [s.key_id for s in sealed] == [old] * 5
+    assert len({s.ciphertext[:24] for s in sealed}) == 5
+    for (plaintext, aad), s in zip(records, sealed):
+        assert keyring.open_sealed(*s, aad) == plaintext
+    new = keyring.rotate()
+    damaged = sealed[1].ciphertext[:-1] + bytes([sealed[1].ciphertext[-1] ^ 1])
+    batch = [(s.key_id, s.ciphertext, aad) for s, (_, aad) in zip(sealed, records)]
+    batch[1] = (old, damaged, records[1][1])
+    batch[2] = ("dk_000000000000", sealed[2].ciphertext, records[2][1])
+    batch[3] = (old, sealed[3].ciphertext, b"another row")
+    primary, out = keyring.reseal_many(batch)
+    assert primary == new and out[1] is None and out[2] is None and out[3] is None
+    for i in (0, 4):
+        assert out[i] != sealed[i].ciphertext
+        assert keyring.open_sealed(new, out[i], records[i][1]) == records[i][0]
+        with pytest.raises(DecryptionFailed):
+            keyring.open_sealed(old, out[i], records[i][1])
+
+
+def test_reseal_many_follows_a_rotation_made_elsewhere(keyring, root_key):
+    sealed = keyring.seal(b"x", b"aad")
+    other = KeyRing.load(root_key)
+    [new_id] = in_threads(1, lambda i: keyring.rotate())
+    primary, [ciphertext] = other.reseal_many([(sealed.key_id, sealed.ciphertext, b"aad")])
+    assert primary == new_id and other.open_sealed(new_id, ciphertext, b"aad") == b"x"
+
+
+def test_retire(keyring, monkeypatch):
+    monkeypatch.setattr(models, "SEALED_COLUMNS", [(SealedThing, "secret")])
+    old = keyring.primary_id()
+    from hub.errors import Conflict, NotFound
+
+    with pytest.raises(Conflict) as excinfo:
+        keyring.retire(old)
+    assert "primary" in str(excinfo.value)
+    row = SealedThing.create(**dict(zip(("secret_key_id", "secret_ciphertext"), keyring.seal(b"x", b"a"))))
+    new = keyring.rotate()
+    with pytest.raises(Conflict, match="still protects 1 ciphertext:"):
+        keyring.retire(old)
+    assert keyring.ciphertexts_under(old) == 1
+    SealedThing.update(secret_ciphertext=None).where(SealedThing.id == row.id).execute()
+    events = []
+    assert keyring.retire(old, in_transaction=lambda: events.append(1)) is True and events == [1]
+    assert keyring.retire(old) is False
+    assert {r["id"]: r["state"] for r in keyring.status()} == {old: "retired", new: "primary"}
+    with pytest.raises(NotFound, match="no data key"):
+        keyring.retire(keyring_impl.MAC_KEY_ID)
+    with pytest.raises(RuntimeError), database.atomic():
+        keyring.retire(old)
+
+
+def test_rewrap_keyring_moves_every_entry_to_the_new_root_key(keyring, root_key):
+    sealed = keyring.seal(b"token", b"aad")
+    fingerprint = keyring.fingerprint(b"x")
+    before = keyring_rows()
+    new_root = os.urandom(32)
+    seen = []
+    assert keyring.rewrap_keyring(new_root, in_transaction=seen.append) == 3 and seen == [3]
+    after = keyring_rows()
+    assert [r[:3] for r in after] == [r[:3] for r in before]
+    assert all(a[3] != b[3] for a, b in zip(after, before))
+    with pytest.raises(RootKeyMismatch):
+        KeyRing.load(root_key)
+    reopened = KeyRing.load(new_root)
+    assert reopened.open_sealed(*sealed, b"aad") == b"token" and reopened.fingerprint(b"x") == fingerprint
+    keyring.rotate()  # this object now works under the new root key
+    assert KeyRing.load(new_root).seal(b"y", b"a").key_id == keyring.primary_id()
+    forms = key_material(reopened, new_root) + [root_key.hex(), base64.b64encode(root_key).decode()]
+    assert_no_material(repr(keyring), forms)
+
+
+def test_rewrap_keyring_refused_after_another_process_rotated_the_root(keyring, root_key):
+    other = KeyRing.load(root_key)
+    winner = os.urandom(32)
+    keyring.rewrap_keyring(winner)
+    before = keyring_rows()
+    with pytest.raises(RootKeyMismatch):
+        other.rewrap_keyring(os.urandom(32))
+    assert keyring_rows() == before
+    KeyRing.load(winner)
+
+
+def test_concurrent_rewrap_keyring_one_wins(keyring, root_key):
+    rings = [KeyRing.load(root_key) for _ in range(3)]
+    roots = [os.urandom(32) for _ in range(3)]
+
+    def attempt(i):
+        try:
+            rings[i].rewrap_keyring(roots[i])
+            return True
+        except RootKeyMismatch:
+            return False
+
+    results = in_threads(3, attempt)
+    assert results.count(True) == 1
+    KeyRing.load(roots[results.index(True)])
+
+
+def test_rewrap_keyring_rolls_back_when_its_transaction_fails(keyring, root_key):
+    before = keyring_rows()
+
+    def fail(count):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        keyring.rewrap_keyring(os.urandom(32), in_transaction=fail)
+    assert keyring_rows() == before
+    keyring.rotate()  # still under the old root key
+    KeyRing.load(root_key)
+    with pytest.raises(ValueError):
+        keyring.rewrap_keyring(root_key)
+    with pytest.raises(RuntimeError), database.atomic():
+        keyring.rewrap_keyring(os.urandom(32))

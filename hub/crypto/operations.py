@@ -128,14 +128,14 @@ def rotate_root(keyring: KeyRing, config, *, announce: Callable[[str], None] | N
 
     def in_transaction(count: int) -> None:
         nonlocal written
+        if not from_env:
+            write_root_key_file(pending, new_key)  # refuses to overwrite a root.key.new
+            written = True
         _record_everywhere(keyring, "crypto.rotate_root", target_type="keyring",
                            details={"entries": count, "key_source": "HUB_ROOT_KEY" if from_env
                                     else "root_key_file"})
-        if from_env:
+        if from_env:  # last: printed only when nothing but the commit is left
             announce(encode_root_key(new_key))
-        else:
-            write_root_key_file(pending, new_key)
-            written = True
 
     try:
         entries = keyring.rewrap_keyring(new_key, in_transaction=in_transaction)
