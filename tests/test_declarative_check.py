@@ -409,6 +409,7 @@ def problems_of(check, schema=Token, config=Config):
     (HttpCheck("/me", auth=Header("Bad Header", "token")), "not an HTTP header name"),
     (HttpCheck("/me", json={}, data=b""), "not both"),
     (HttpCheck("/me", auth=()), "places no credential"),
+    (HttpCheck("/me", errors=(ErrorRule("revoked", "x", status="401"),)), "status must be"),
     (HttpCheck("/me", json=["x"], auth=JsonBody({"k": "token"})), "JsonBody needs json"),
     ("not a check", "must be a hub.sdk.HttpCheck"),
 ])

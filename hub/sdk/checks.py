@@ -692,9 +692,7 @@ def http_check_problems(check: Any, credentials_fields, config_fields) -> list[s
         problems.append("headers must map header names to strings")
     for name, statuses in (("success_status", check.success_status),
                            ("rate_limit.status", getattr(check.rate_limit, "status", None))):
-        if not isinstance(statuses, tuple) or not all(
-                isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599
-                for s in statuses):
+        if not isinstance(statuses, tuple) or not _statuses_ok(statuses):
             problems.append(f"{name} must be a tuple of HTTP status codes, not {statuses!r}")
     if not isinstance(check.rate_limit, RateLimit):
         problems.append("rate_limit must be a hub.sdk.RateLimit")
@@ -739,6 +737,10 @@ def http_check_problems(check: Any, credentials_fields, config_fields) -> list[s
             if rule.status is None and rule.path is None and rule.header is None:
                 problems.append(f"{where} has no condition (status, path or header): it would "
                                 "match every answer")
+            if rule.status is not None and not _statuses_ok(
+                    rule.status if isinstance(rule.status, tuple) else (rule.status,)):
+                problems.append(f"{where}: status must be an HTTP status code or a tuple of "
+                                f"them, not {rule.status!r}")
             if rule.path is not None:
                 path(rule.path, f"{where}: path")
             if rule.equals is not None and rule.path is None:
@@ -748,3 +750,8 @@ def http_check_problems(check: Any, credentials_fields, config_fields) -> list[s
     if check.what is not None and not isinstance(check.what, str):
         problems.append("what must be a string")
     return problems
+
+
+def _statuses_ok(statuses: tuple) -> bool:
+    return all(isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599
+               for s in statuses)
