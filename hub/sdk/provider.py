@@ -2,7 +2,9 @@
 
 A plugin builds one `Provider` per third-party service and hands it to the `register` callback of
 the `hub_register_providers` hook. The hub validates the declaration, derives the JSON Schemas and
-UI metadata from the marshmallow schemas, and calls `verify` with decrypted credentials.
+UI metadata from the marshmallow schemas, and calls `verify` with decrypted credentials. An auth
+method may declare its check instead (`AuthMethod(check=HttpCheck(...))`, hub.sdk.checks): the
+Provider then makes `verify` from the checks, keeping a hand-written one for the other methods.
 
 Marshmallow field metadata understood by the hub (all optional):
   secret: bool        the value is a credential: encrypted, never returned, `writeOnly` in JSON Schema
