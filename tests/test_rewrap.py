@@ -15,8 +15,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from hub.crypto import operations
 from hub.crypto import rewrap as rewrapping
 from hub.crypto.canonical import canonical_json
@@ -376,3 +374,28 @@ def test_rewrap_killed_midway_then_run_again_loses_nothing(hub, root_key_b64):
     for row_id, plaintext in expected.items():
         assert opened[row_id][1] == written.get(row_id, plaintext), row_id
     assert len(opened) >= RECORDS + 2  # the secrets created during the run are there too
+
+
+def test_a_rotation_during_the_rewrap_is_followed(hub, monkeypatch):
+    make_some_records(hub)
+    assert cli(hub, "crypto", "rotate").exit_code == 0
+    keyring_type = type(hub.app.extensions["hub.keyring"].get())
+    real = keyring_type.reseal_many
+    rotated = []
+
+    def reseal_then_rotate(self, records):
+        out = real(self, records)
+        if not rotated:  # another operator rotates while the first batch is in flight
+            thread = threading.Thread(target=lambda: rotated.append(cli(hub, "crypto", "rotate")))
+            thread.start()
+            thread.join(30)
+        return out
+
+    monkeypatch.setattr(keyring_type, "reseal_many", reseal_then_rotate)
+    with in_app(hub) as keyring:
+        summary = operations.rewrap(keyring, batch_size=100)[0]
+        newest = keyring.primary_id()
+    assert rotated and rotated[0].exit_code == 0
+    assert summary.primary == newest and summary.remaining == {} and summary.passes == 2
+    with in_app(hub) as keyring:
+        assert {key for key, _ in every_sealed_record(keyring).values()} == {newest}
