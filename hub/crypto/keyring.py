@@ -13,6 +13,11 @@ Three layers:
   chosen by the caller (e.g. the row's table, id and column) so a ciphertext cannot be moved to
   another row.
 
+Administration: `rotate` (a new primary), `retire` (a data key that protects nothing and is not the
+primary), `rewrap_keyring` (every entry under a new root key: `hub crypto rotate-root`), and
+`reseal_many` for `hub crypto rewrap` (hub/crypto/rewrap.py), which moves every sealed column onto
+the primary.
+
 "Primary" means primary in the database right now: `seal` reads the primary's id on every call (one
 indexed query), so `hub crypto rotate` in one process is followed at once by every server process.
 

@@ -200,6 +200,20 @@ class _Column:
             return {rid for (rid,) in cursor.fetchall()}
 
 
+def _with_retries(write, changes, attempts: int = 4):
+    """Run a batch's write again when the database gave up on it (a deadlock PostgreSQL broke with
+    a server's transaction that locks several sealed rows; SQLite busy past its timeout): the
+    conditional UPDATE changes only rows that still hold what this batch read, so a retry is safe."""
+    for attempt in range(attempts):
+        try:
+            return write(changes)
+        except peewee.OperationalError:  # psycopg2's DeadlockDetected among them
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
 def _quoted(db, name: str) -> str:
     opening, closing = db.quote[0], db.quote[-1]
     return f"{opening}{name.replace(closing, closing * 2)}{closing}"
@@ -247,7 +261,7 @@ def rewrap(keyring: KeyRing, *, batch_size: int = DEFAULT_BATCH_SIZE, pause: flo
                         unopened += 1
                     elif key_id != primary:
                         changes.append((row_id, key_id, ct, primary, new_ct))
-                changed = column.write(changes)
+                changed = _with_retries(column.write, changes)
                 result = column.result
                 for row_id, key_id, *_ in changes:
                     if row_id in changed:
