@@ -99,7 +99,7 @@ def crypto_rewrap_command(batch_size, pause, retire_emptied, as_json):
         print_table([c.as_dict() | {"from_keys": " ".join(f"{k}:{n}" for k, n in c.from_keys.items())}
                      for c in summary.columns],
                     ["table", "column", "rewrapped", "skipped", "failed", "from_keys"])
-        click.echo(f"{summary.rewrapped} ciphertexts rewrapped under {summary.primary} in "
+        click.echo(f"{_count(summary.rewrapped, 'ciphertext')} rewrapped under {summary.primary} in "
                    f"{summary.seconds:.1f} s ({rate:,.0f}/s); {summary.skipped} written meanwhile "
                    f"(already on the primary); {left} left on older keys.")
         for table, row_id in summary.failed:
@@ -149,6 +149,10 @@ def crypto_rotate_root_command(as_json):
                    "longer opens the keyring. Restart every server with it.", err=True)
         return
     _report_root_rotation(done, as_json)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _report_root_rotation(done: operations.RootRotation, as_json: bool) -> None:
