@@ -4,6 +4,7 @@ validated once, at start-up, so a typo stops the hub with a message instead of f
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,9 +22,11 @@ DEFAULTS = {
     "PLUGINS_ENTRYPOINTS": True,
     "EXTRA_PLUGINS": (),
     "SQLITE_BUSY_TIMEOUT": 10,  # seconds a writer waits for SQLite's write lock
+    "TRUSTED_PROXIES": "",  # whose X-Forwarded-For is believed: a count, or CIDRs; empty: none
 }
 
-__all__ = ["DEFAULTS", "SettingsError", "instance_path", "allow_hosts_text", "load_settings", "problems"]
+__all__ = ["DEFAULTS", "SettingsError", "instance_path", "allow_hosts_text", "load_settings", "problems",
+           "trusted_proxies"]
 
 
 def instance_path(overrides: dict | None = None) -> Path:
@@ -60,7 +63,44 @@ def problems(settings: Mapping[str, Any]) -> str | None:
         AllowList.parse(allow_hosts_text(settings))
     except ValueError as exc:
         return str(exc)  # names HUB_VERIFY_ALLOW_HOSTS and the entry
+    try:
+        trusted_proxies(settings)
+    except ValueError as exc:
+        return str(exc)
     return None
+
+
+_TRUSTED_PROXIES_USAGE = ("HUB_TRUSTED_PROXIES must be a count of proxies in front of the hub (such "
+                          "as 1) or comma-separated addresses or CIDRs of trusted proxies (such as "
+                          "10.0.0.0/8,192.168.1.5); empty trusts none")
+
+
+def trusted_proxies(settings: Mapping[str, Any]) -> int | tuple:
+    """HUB_TRUSTED_PROXIES: a count of proxies (int; 0 trusts none) or the trusted networks (a
+    tuple of `ipaddress` networks). `HUB_TRUSTED_PROXIES=1` arrives as the int 1 (JSON).
+
+    :raises ValueError: a malformed value; the message names HUB_TRUSTED_PROXIES.
+    """
+    value = settings.get("TRUSTED_PROXIES")
+    if value is None or value == "":
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):  # True is no count: refused below
+        count = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        count = int(value.strip())
+    else:
+        entries = value if isinstance(value, (list, tuple)) else str(value).split(",")
+        networks = []
+        for entry in entries:
+            text = str(entry).strip()
+            try:
+                networks.append(ipaddress.ip_network(text, strict=False))
+            except ValueError:
+                raise ValueError(f"{_TRUSTED_PROXIES_USAGE}: {text!r} is neither.") from None
+        return tuple(networks)
+    if not 0 <= count <= 32:
+        raise ValueError(f"{_TRUSTED_PROXIES_USAGE}; a count is 0 to 32, not {count}.")
+    return count
 
 
 def allow_hosts_text(settings: Mapping[str, Any]) -> str:

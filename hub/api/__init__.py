@@ -15,6 +15,7 @@ from flask import g, request, send_from_directory
 from flask_smorest import Api
 
 from hub.api import (
+    access_log,
     api_keys,
     audit,
     credentials,
@@ -78,6 +79,10 @@ def _register_assets(app) -> None:
 
 
 def init_request_ids(app) -> None:
+    """Request ids, and the access log line that carries them (registered first, so even a
+    request the database fails has both)."""
+    access_log.init_app(app)
+
     @app.before_request
     def _take_request_id():
         given = request.headers.get("X-Request-ID", "")

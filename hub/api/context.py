@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 
 from flask import current_app, g, request
 
+from hub import settings
 from hub.services import build_services
 from hub.tenancy import Principal, authenticate
 
@@ -32,5 +34,54 @@ def principal() -> Principal:
         scheme, _, secret = header.partition(" ")
         caller = authenticate(keyring(), secret.strip() if scheme.lower() == "bearer" else None)
         g.principal = dataclasses.replace(caller, request_id=g.get("request_id"),
-                                          client_ip=request.remote_addr)
+                                          client_ip=client_ip())
     return g.principal
+
+
+def client_ip() -> str | None:
+    """The caller's address as HUB_TRUSTED_PROXIES lets the hub believe it.
+
+    Trusting none (the default), it is the connection's peer and X-Forwarded-For is ignored (any
+    client can write one). With a count N it is the N-th address from the right of X-Forwarded-For
+    (what werkzeug's ProxyFix(x_for=N) makes REMOTE_ADDR; the peer if the header has fewer). With
+    networks, X-Forwarded-For is walked from the right, from a trusted peer, skipping trusted
+    addresses: the first one not trusted is the client (all trusted: the leftmost).
+    """
+    peer = request.remote_addr
+    trust = current_app.extensions.get("hub.trusted_proxies")
+    if trust is None:
+        trust = current_app.extensions["hub.trusted_proxies"] = settings.trusted_proxies(current_app.config)
+    if not trust:
+        return peer
+    forwarded = [a.strip() for a in ",".join(request.headers.getlist("X-Forwarded-For")).split(",")]
+    forwarded = [a for a in forwarded if a]
+    if isinstance(trust, int):
+        return forwarded[-trust] if len(forwarded) >= trust else peer
+    if not _trusted(peer, trust):
+        return peer
+    believed = peer
+    for address in reversed(forwarded):
+        if not _valid(address):  # garbage a trusted proxy passed on: stop at the last good hop
+            return believed
+        believed = address
+        if not _trusted(address, trust):
+            return address
+    return believed
+
+
+def _valid(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _trusted(address: str | None, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in networks)
