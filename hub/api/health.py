@@ -1,7 +1,7 @@
 from flask import current_app
 
 from hub.api.blueprint import Blueprint
-from hub.errors import Unavailable
+from hub.storage import database
 
 blp = Blueprint("health", __name__, description="Liveness that really asks the database.")
 
@@ -9,11 +9,14 @@ blp = Blueprint("health", __name__, description="Liveness that really asks the d
 @blp.route("/healthz")
 @blp.doc(security=[])
 def healthz():
-    """Whether the hub and its database answer (no auth)."""
+    """Whether the hub and its database answer (no auth).
+
+    503 problem+json when they do not (within PostgreSQL's connect timeout, a few seconds); 200
+    again, without a restart, once the database answers."""
     db = current_app.extensions["hub.db"]
     try:
         db.execute_sql("SELECT 1").fetchone()
-    except Exception:
-        raise Unavailable("The database does not answer. Check HUB_DATABASE_URL and that the "
-                          "database server is up.") from None
+    except database.DATABASE_ERRORS as exc:
+        database.discard_broken(db)
+        raise database.unavailable(exc, db) from None
     return {"status": "ok"}

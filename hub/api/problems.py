@@ -1,13 +1,18 @@
-"""Every error leaves the hub as RFC 9457 problem+json, mapped here in one place."""
+"""Every error leaves the hub as RFC 9457 problem+json, mapped here in one place.
+
+The database failing anywhere in a request (gone away, refusing connections, a connection that
+died under the request, a full pool) is a 503 like any `DatabaseUnavailable`, never a 500: what
+the driver said goes to the log, and a connection it left dead is dropped, not pooled again."""
 from __future__ import annotations
 
 import logging
 
-from flask import g, request
+from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from hub import errors
 from hub.errors import flatten_messages
+from hub.storage import database
 
 log = logging.getLogger("hub.api")
 
@@ -84,6 +89,13 @@ def handle_hub_error(error: errors.HubError):
                    extra=error.extra)
 
 
+def handle_database_error(error: Exception):
+    db = current_app.extensions.get("hub.db")
+    if db is not None:
+        database.discard_broken(db)
+    return handle_hub_error(database.unavailable(error, db))
+
+
 def handle_unexpected(error: Exception):
     # The traceback goes to the log with the request id; the caller gets the id, nothing more.
     log.exception("unhandled error on %s %s (request %s)", request.method, request.path,
@@ -95,5 +107,7 @@ def handle_unexpected(error: Exception):
 
 def init_app(app) -> None:
     app.register_error_handler(errors.HubError, handle_hub_error)
+    for driver_error in database.DATABASE_ERRORS:
+        app.register_error_handler(driver_error, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -7,7 +7,14 @@ suite, a tool serving two instances) each read their own tables.
 SQLite (the default, in the instance folder) runs with WAL, foreign keys and a busy timeout, and
 every transaction begins IMMEDIATE: a read-then-write takes the write lock up front, so two
 requests cannot both read the old state and then both write. PostgreSQL comes through a
-`postgresql://` URL, with a connection pool.
+`postgresql://` URL, with a connection pool whose connections time out rather than hang
+(`PG_CONNECT_DEFAULTS`: a connect timeout, TCP keepalives and a TCP user timeout; the URL's query
+string overrides each, e.g. `?connect_timeout=10`).
+
+A database that goes away mid-flight is a `DATABASE_ERRORS` error anywhere in a request; the API
+answers it as 503 (via `unavailable`) and `discard_broken` drops the dead connection rather than
+give it back to the pool. The pool also tests an idle connection before lending it again (peewee
+round-trips `SELECT 1`), so once the server answers again, requests succeed without a restart.
 
 Nothing is created on disk when a database is opened: the SQLite file (mode 0600, with its folder)
 is made on the first connection of a hub that writes a new instance (`create_sqlite_file`, which
@@ -18,15 +25,17 @@ share it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 import peewee
 from playhouse.db_url import connect as connect_url
+from playhouse.pool import MaxConnectionsExceeded, PooledDatabase
 
-from hub.errors import DatabaseUnavailable, Unavailable
+from hub.errors import DatabaseUnavailable
 
 
 def open_database(url: str | None, instance_path: str | Path, busy_timeout: float = 10) -> peewee.Database:
@@ -54,11 +63,24 @@ def open_database(url: str | None, instance_path: str | Path, busy_timeout: floa
         try:
             if not urlparse(url).path.strip("/"):
                 raise DatabaseUnavailable(f"HUB_DATABASE_URL names no database: {usage}.")
-            return connect_url(pooled, max_connections=32, stale_timeout=300)
+            given = {key for key, _ in parse_qsl(urlparse(url).query, keep_blank_values=True)}
+            defaults = {key: value for key, value in PG_CONNECT_DEFAULTS.items() if key not in given}
+            return connect_url(pooled, max_connections=32, stale_timeout=300, **defaults)
         except ValueError:  # a port that is not a number ... (the URL may hold a password: not shown)
             raise DatabaseUnavailable(f"HUB_DATABASE_URL is not a usable PostgreSQL URL: {usage}.") from None
     raise DatabaseUnavailable(
         f"HUB_DATABASE_URL has an unsupported scheme {scheme!r}: use sqlite:///PATH or postgresql://...")
+
+
+# libpq settings for every PostgreSQL connection unless the URL's query string sets them: a server
+# that does not answer fails the connection in 3 s (libpq's minimum is 2), and a connection whose
+# server or network went away is found dead by keepalives (idle: 5 s, then 2 probes 2 s apart) or
+# by the TCP user timeout (data unacknowledged for 5 s) instead of waiting on it for the kernel's
+# minutes. No statement_timeout here: it would cap `hub db upgrade` and `hub crypto rewrap` too,
+# and PgBouncer refuses an `options` startup parameter it does not track; set one per role
+# (`ALTER ROLE hub SET statement_timeout = '5s'`) if wanted (docs/deployment.md).
+PG_CONNECT_DEFAULTS = {"connect_timeout": 3, "keepalives": 1, "keepalives_idle": 5,
+                       "keepalives_interval": 2, "keepalives_count": 2, "tcp_user_timeout": 5000}
 
 
 class HubSqliteDatabase(peewee.SqliteDatabase):
@@ -105,6 +127,25 @@ def require_existing(db: peewee.Database) -> None:
 DRIVER_ERRORS = (peewee.OperationalError, peewee.ProgrammingError, peewee.InterfaceError,
                  peewee.ImproperlyConfigured)
 
+
+def _driver_exceptions() -> tuple[type[Exception], ...]:
+    try:  # what psycopg2 raises outside peewee's wrapping (peewee wraps what it runs)
+        import psycopg2
+    except ImportError:
+        return ()
+    return (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+# Everything a request can meet when the database is missing, unreachable, not set up, or went
+# away mid-request (a terminated backend, a closed connection, a full pool). Not IntegrityError or
+# DataError: those are about the data, and the code that writes answers them.
+DATABASE_ERRORS = DRIVER_ERRORS + (MaxConnectionsExceeded,) + _driver_exceptions()
+
+_CONNECTION_LOST = ("server closed the connection", "connection already closed", "terminating connection",
+                    "connection not open", "lost synchronization", "could not receive data",
+                    "could not send data", "ssl syscall error", "no connection to the server",
+                    "cursor already closed", "connection timed out", "is not currently accepting")
+
 _NO_TABLE = re.compile(r'no such table: (\w+)|relation "([^"]+)" does not exist')
 _NO_DATABASE = re.compile(r'database "([^"]+)" does not exist')
 
@@ -135,11 +176,65 @@ def unavailable(exc: Exception, db: peewee.Database | None = None) -> DatabaseUn
         return DatabaseUnavailable(f"Cannot open the SQLite database{f' {where}' if where else ''}: "
                                    "run 'hub init' first, or check HUB_INSTANCE_PATH / "
                                    "HUB_DATABASE_URL and the folder's permissions.")
-    if isinstance(exc, peewee.OperationalError) and ("connect" in text or "could not translate" in text):
+    if isinstance(exc, MaxConnectionsExceeded):
+        return DatabaseUnavailable("Every connection of the hub's PostgreSQL pool (32 per process) is "
+                                   "in use: the database answers too slowly for the load, or requests "
+                                   "hold connections too long.")
+    if "database is locked" in text:
+        return DatabaseUnavailable("The SQLite database stayed locked past the busy timeout "
+                                   "(HUB_SQLITE_BUSY_TIMEOUT): another process holds it; for several "
+                                   "processes use PostgreSQL.")
+    lowered = text.lower()
+    if "deadlock detected" in lowered or "could not serialize" in lowered:
+        return DatabaseUnavailable(f"The database aborted a transaction ({first_line.rstrip('.')}): "
+                                   "concurrent requests conflicted; the caller may retry.")
+    if any(sign in lowered for sign in _CONNECTION_LOST) or (
+            isinstance(exc, (peewee.OperationalError, peewee.InterfaceError))
+            and ("connect" in text or "could not translate" in text)):
         return DatabaseUnavailable(f"The database does not answer ({first_line.rstrip('.')}): check "
                                    "HUB_DATABASE_URL and that the database server is up.")
     return DatabaseUnavailable(f"The database failed ({first_line.rstrip('.')}): check HUB_DATABASE_URL, "
                                "and run 'hub db upgrade' if the hub was upgraded.")
+
+
+def discard_broken(db: peewee.Database) -> bool:
+    """Drop this thread's connection if the database error just met left it unusable (closed by
+    the server or the network, or in an unknown state), so that it is closed, not pooled again.
+    Whether it dropped one. SQLite connections are files: nothing to drop."""
+    if is_sqlite(db) or db.is_closed():
+        return False
+    conn = db._state.conn
+    try:
+        broken = bool(conn.closed) or db._adapter.txn_status(conn) == db._adapter.txn_unknown
+    except DATABASE_ERRORS:
+        broken = True
+    if broken:
+        drop_connection(db)
+    return broken
+
+
+def drop_connection(db: peewee.Database) -> None:
+    """Close this thread's connection without giving it back to the pool (it may be dead)."""
+    if db.is_closed():
+        return
+    conn = db._state.conn
+    if isinstance(db, PooledDatabase):
+        with db._pool_lock:
+            db._in_use.pop(db.conn_key(conn), None)
+            db._pool_available.notify()
+    db._state.reset()  # this thread holds no connection (and no transaction) any more
+    with contextlib.suppress(*DATABASE_ERRORS):  # it was dead already
+        conn.close()
+
+
+def release(db: peewee.Database) -> None:
+    """End of a request: give the connection back, or drop it if closing it fails."""
+    if db.is_closed():
+        return
+    try:
+        db.close()
+    except DATABASE_ERRORS:
+        drop_connection(db)
 
 
 def is_sqlite(db: peewee.Database) -> bool:
@@ -155,13 +250,9 @@ def init_app(app) -> None:
     def _connect():
         try:
             db.connect(reuse_if_open=True)
-        except peewee.ImproperlyConfigured as exc:  # no driver: the operator's to fix, logged
+        except DATABASE_ERRORS as exc:  # no driver, no server, a full pool: logged, answered 503
             raise unavailable(exc, db) from None
-        except peewee.OperationalError:
-            raise Unavailable("The database does not answer. Check HUB_DATABASE_URL and that the "
-                              "database server is up; /healthz answers 200 once it is back.") from None
 
     @app.teardown_request
     def _close(exc):
-        if not db.is_closed():
-            db.close()
+        release(db)
