@@ -22,6 +22,7 @@ DEFAULTS = {
     "PLUGINS_ENTRYPOINTS": True,
     "EXTRA_PLUGINS": (),
     "SQLITE_BUSY_TIMEOUT": 10,  # seconds a writer waits for SQLite's write lock
+    "METRICS": False,  # GET /metrics (Prometheus), without a key; off: it is a 404
     "TRUSTED_PROXIES": "",  # whose X-Forwarded-For is believed: a count, or CIDRs; empty: none
 }
 
@@ -64,6 +65,10 @@ def problems(settings: Mapping[str, Any]) -> str | None:
     except ValueError as exc:
         return str(exc)  # names HUB_VERIFY_ALLOW_HOSTS and the entry
     try:
+        metrics_on(settings)
+    except ValueError as exc:
+        return str(exc)
+    try:
         trusted_proxies(settings)
     except ValueError as exc:
         return str(exc)
@@ -101,6 +106,26 @@ def trusted_proxies(settings: Mapping[str, Any]) -> int | tuple:
     if not 0 <= count <= 32:
         raise ValueError(f"{_TRUSTED_PROXIES_USAGE}; a count is 0 to 32, not {count}.")
     return count
+
+
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True,
+          "0": False, "false": False, "no": False, "off": False, "": False}
+
+
+def metrics_on(settings: Mapping[str, Any]) -> bool:
+    """HUB_METRICS: whether GET /metrics answers. `HUB_METRICS=true` arrives as True (JSON); the
+    words 1/0, true/false, yes/no, on/off are accepted too.
+
+    :raises ValueError: any other value; the message names HUB_METRICS.
+    """
+    value = settings.get("METRICS", False)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _FLAGS:
+        return _FLAGS[value.strip().lower()]
+    raise ValueError(f"HUB_METRICS must be true or false (1/0, yes/no, on/off), not {value!r}.")
 
 
 def allow_hosts_text(settings: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import peewee
 
+from hub import metrics
 from hub.audit import checkpoints
 from hub.audit.chain import GENESIS, event_hash
 from hub.errors import Forbidden, Unavailable
@@ -71,6 +72,7 @@ def record(principal, action: str, *, target_type: str | None = None, target_id:
             if signer is not None and checkpoints.due(head, now):
                 checkpoints.sign_head(signer, head, now)
     except peewee.DatabaseError as exc:
+        metrics.count_audit_write_failure()
         logger.error("cannot write the audit event %s for org %s: %s", action, principal.org_id,
                      type(exc).__name__)
         raise AuditUnavailable("The audit log cannot be written right now, so nothing was done. "

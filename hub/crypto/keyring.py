@@ -38,6 +38,7 @@ import nacl.signing
 import nacl.utils
 from peewee import IntegrityError, fn
 
+from hub import metrics
 from hub.crypto.root_key import _check_root_key
 from hub.errors import (
     Conflict,
@@ -541,6 +542,7 @@ class KeyRing:
             if not satisfied(keys):
                 keys = _read_keys(self._root_key)
                 self._keys = keys
+                metrics.count_keyring_reload()
             return keys
 
     def _check_root_key_still_opens(self) -> None:

@@ -18,6 +18,7 @@ import time
 import traceback
 from typing import Any
 
+from hub import metrics
 from hub.egress import EgressError
 from hub.errors import InvalidInput
 from hub.integrations.validation import auth_method_for
@@ -55,6 +56,7 @@ def run_check(provider: Provider, auth_type: str | None, credentials: dict,
         outcome = _outcome_of_result(provider, provider.verify(auth_type, credentials, config or {}, http))
     except Exception as exc:
         outcome = _outcome_of_exception(provider, exc)
+    metrics.count_check(provider.name, outcome["error"]["code"] if outcome["error"] else "ok")
     duration_ms = round((time.perf_counter() - started) * 1000)
     return {"ok": outcome.pop("ok"), "checked_at": to_iso(checked_at), "duration_ms": duration_ms,
             **outcome}
