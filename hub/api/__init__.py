@@ -22,6 +22,7 @@ from hub.api import (
     health,
     input_guard,
     integrations,
+    metrics,
     org_integrations,
     problems,
     projects,
@@ -104,3 +105,4 @@ def init_app(app) -> None:
     for blueprint in RESOURCES:
         api.register_blueprint(blueprint)
     app.extensions["hub.api"] = api
+    metrics.init_app(app)  # GET /metrics when HUB_METRICS is on
