@@ -27,7 +27,7 @@ from pathlib import Path
 import nacl.bindings
 from flask import Flask, jsonify
 
-from hub.storage.database import open_database
+from floor import floor_app, rate
 
 
 def _hub(tmp: str):
@@ -43,7 +43,7 @@ def _hub(tmp: str):
 
 
 def _floor_app(instance: Path) -> Flask:
-    db = open_database(None, instance)
+    app, db = floor_app(instance)
     key = os.urandom(32)
     nonce = os.urandom(24)
     db.connect()
@@ -52,16 +52,6 @@ def _floor_app(instance: Path) -> Flask:
     sealed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(b'{"token":"xoxb-bench"}', b"ad", nonce, key)
     db.execute_sql("INSERT OR REPLACE INTO floor_row (id, blob) VALUES (1, ?)", (nonce + sealed,))
     db.close()
-    app = Flask("floor")
-
-    @app.before_request
-    def _connect():
-        db.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def _close(exc):
-        if not db.is_closed():
-            db.close()
 
     @app.get("/row/<int:row_id>")
     def row(row_id):
@@ -74,14 +64,6 @@ def _floor_app(instance: Path) -> Flask:
     return app
 
 
-def _rate(client, path, headers, requests):
-    assert client.get(path, headers=headers).status_code == 200, client.get(path, headers=headers).get_json()
-    start = time.perf_counter()
-    for _ in range(requests):
-        client.get(path, headers=headers)
-    return requests / (time.perf_counter() - start)
-
-
 def door(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app, setup = _hub(tmp)
@@ -91,12 +73,12 @@ def door(args) -> None:
             "name": "bench", "provider": "slack", "credentials": {"token": "xoxb-bench"}})
         path = f"/v1/projects/bench-project/integrations/{made.get_json()['id']}/credentials"
         floor = _floor_app(Path(tmp)).test_client()
-        _rate(floor, "/row/1", {}, 100)
-        _rate(client, path, auth, 100)
+        rate(floor, "/row/1", {}, 100)
+        rate(client, path, auth, 100)
         floors, hubs = [], []
         for _ in range(args.rounds):
-            floors.append(_rate(floor, "/row/1", {}, args.requests))
-            hubs.append(_rate(client, path, auth, args.requests))
+            floors.append(rate(floor, "/row/1", {}, args.requests))
+            hubs.append(rate(client, path, auth, args.requests))
         f, h = statistics.median(floors), statistics.median(hubs)
         print(f"door: rounds x requests per side    {args.rounds} x {args.requests} (medians)")
         print(f"  floor (read, decrypt, insert, commit): {f:8.0f} req/s")

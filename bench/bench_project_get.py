@@ -15,26 +15,14 @@ import base64
 import secrets
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from flask import Flask, jsonify
-from hub.storage.database import open_database
+from floor import floor_app, rate
 
 
 def make_floor_app(instance: Path) -> Flask:
-    # The database is opened exactly as the hub opens it (same file, pragmas and lock mode).
-    db = open_database(None, instance)
-    app = Flask("floor")
-
-    @app.before_request
-    def _connect():
-        db.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def _close(exc):
-        if not db.is_closed():
-            db.close()
+    app, db = floor_app(instance)
 
     @app.get("/row/<row_id>")
     def row(row_id):
@@ -43,14 +31,6 @@ def make_floor_app(instance: Path) -> Flask:
         return jsonify(dict(zip(["id", "handle", "display_name", "created_at", "updated_at"], found)))
 
     return app
-
-
-def rate(client, path: str, headers: dict, requests: int) -> float:
-    assert client.get(path, headers=headers).status_code == 200
-    start = time.perf_counter()
-    for _ in range(requests):
-        client.get(path, headers=headers)
-    return requests / (time.perf_counter() - start)
 
 
 def main() -> None:
