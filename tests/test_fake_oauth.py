@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import datetime
 import hashlib
 import json
+import os
 import secrets
+import subprocess
+import sys
+import textwrap
 import urllib.parse
 
 import pytest
@@ -126,8 +131,8 @@ def test_slack_flow_answers_as_slack(fake_oauth):
     assert body["scope"] == "chat:write,channels:read"
     assert body["team"] == {"id": "T123", "name": "Acme"} and body["enterprise"] is None
     assert body["bot_user_id"] and body["app_id"]
-    assert server.grants == [{"grant_type": "authorization_code", "ok": True, "error": None,
-                              "why": None, "client_auth": "basic"}]
+    assert server.grants == [{"grant_type": "authorization_code", "ok": True, "error": None}]
+    assert server.grant_details[0]["client_auth"] == "basic"
 
     status, me = identity(server, body["access_token"])
     assert status == 200 and me["ok"] is True and me["team_id"] == "T123"
@@ -141,7 +146,7 @@ def test_slack_takes_client_credentials_as_form_fields_too(fake_oauth):
     server = fake_oauth("slack")
     status, body = connect(server, basic=False)
     assert body["ok"] is True
-    assert server.grants[0]["client_auth"] == "form"
+    assert server.grant_details[0]["client_auth"] == "form"
 
 
 def test_github_flow_answers_as_github(fake_oauth):
@@ -333,7 +338,7 @@ def test_pkce_mismatch_is_refused(server):
     answer = token_request(server, grant_type="authorization_code", code=code,
                            redirect_uri=CALLBACK, code_verifier=other_verifier)
     assert_refused(server, answer, "code")
-    assert "code_verifier" in server.grants[-1]["why"]
+    assert "code_verifier" in server.grant_details[-1]["why"]
     assert server.issued_access_tokens == set()
 
 
@@ -569,3 +574,83 @@ def test_kit_exports_the_server():
     import hub.testing
 
     assert hub.testing.FakeOAuthServer is FakeOAuthServer
+
+
+# --- the hub's own checks read the fake's identity endpoints --------------------------------------
+
+def test_slack_check_against_the_fake(fake_oauth, egress_client):
+    from hub_slack import PROVIDER
+
+    from hub.testing import verify_credentials
+
+    server = fake_oauth("slack")
+    _status, body = connect(server)
+    config = {"api_base_url": server.api_base_url}
+    result = verify_credentials(PROVIDER, {"token": body["access_token"]}, config=config,
+                                http=egress_client)
+    assert result.ok and result.identity["team_id"] == "T123", result
+    assert result.scopes == ["chat:write", "channels:read"]
+    server.expire_access_tokens()
+    result = verify_credentials(PROVIDER, {"token": body["access_token"]}, config=config,
+                                http=egress_client)
+    assert not result.ok and result.error.code == "expired"
+    server.revoke_all()
+    result = verify_credentials(PROVIDER, {"token": body["access_token"]}, config=config,
+                                http=egress_client)
+    assert not result.ok and result.error.code == "revoked"
+
+
+def test_github_check_against_the_fake(fake_oauth, egress_client):
+    from hub_github import PROVIDER
+
+    from hub.testing import verify_credentials
+
+    server = fake_oauth("github")
+    _status, body = connect(server)
+    config = {"api_base_url": server.api_base_url}
+    result = verify_credentials(PROVIDER, {"token": body["access_token"]}, config=config,
+                                http=egress_client)
+    assert result.ok and result.identity["login"] == "octocat", result
+    # Read from GitHub-Authentication-Token-Expiration: the token's 8 hours, to the second.
+    expected = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)
+    assert abs(result.expires_at - expected) < datetime.timedelta(minutes=5)
+    server.revoke_all()
+    result = verify_credentials(PROVIDER, {"token": body["access_token"]}, config=config,
+                                http=egress_client)
+    assert not result.ok and result.error.code == "invalid_credentials"
+
+
+# --- without the optional test dependencies -------------------------------------------------------
+
+OAUTH_SUITE = '''
+    import urllib.parse
+
+    def test_fake_oauth_needs_no_pytest_httpserver(fake_oauth):
+        server = fake_oauth("github")
+        url = server.authorize_url + "?" + urllib.parse.urlencode({
+            "client_id": "cid", "redirect_uri": "https://hub.test/cb", "response_type": "code",
+            "state": "st", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256"})
+        assert "code=" in server.consent(url)
+'''
+
+
+def test_fake_oauth_works_where_pytest_httpserver_is_not_installed(tmp_path):
+    """The fake runs on werkzeug (which Flask brings): a plugin author needs no `hub[test]`."""
+    hidden = tmp_path / "hidden" / "pytest_httpserver"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text(
+        'raise ModuleNotFoundError("No module named pytest_httpserver", name="pytest_httpserver")\n')
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\n")
+    (project / "test_suite.py").write_text(textwrap.dedent(OAUTH_SUITE))
+    environment = {**os.environ, "PYTHONPATH": str(hidden.parent)}
+    environment.pop("PYTEST_ADDOPTS", None)
+    environment.pop("PYTEST_PLUGINS", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
+         "no:pytest_httpserver", "test_suite.py"],
+        cwd=project, env=environment, capture_output=True, text=True, timeout=60)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0 and "1 passed" in output, output

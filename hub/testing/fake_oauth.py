@@ -87,7 +87,11 @@ class FakeOAuthServer:
         self.scopes = None if scopes is None else list(scopes)
         self.redirect_uris = None if redirect_uris is None else list(redirect_uris)
         self.code_ttl, self.require_pkce = code_ttl, require_pkce
+        # One entry per token request: {"grant_type", "ok", "error"} (the provider's error code);
+        # `grant_details` the same with "why" (the fake's reason) and "client_auth" (how the
+        # client sent its credentials: "basic", "form" or "json").
         self.grants: list[dict] = []
+        self.grant_details: list[dict] = []
         self._lock = threading.Lock()
         self._offset = 0.0  # `advance` moves the fake's clock
         self._slow = 0.0
@@ -341,15 +345,18 @@ class FakeOAuthServer:
                     tokens = self._refresh_grant(params, client_id)
                 else:
                     raise Refusal("bad_grant_type", f"grant_type {grant_type!r} is not supported")
-                self.grants.append({"grant_type": grant_type, "ok": True, "error": None,
-                                    "why": None, "client_auth": client_auth})
+                self._record(grant_type, None, None, client_auth)
         except Refusal as refusal:
             response, code = self.dialect.refusal(refusal, request)
             with self._lock:
-                self.grants.append({"grant_type": grant_type, "ok": False, "error": code,
-                                    "why": refusal.why, "client_auth": client_auth})
+                self._record(grant_type, code, refusal.why, client_auth)
             return response
         return self.dialect.token_answer(tokens, request)
+
+    def _record(self, grant_type, error, why, client_auth) -> None:
+        grant = {"grant_type": grant_type, "ok": error is None, "error": error}
+        self.grants.append(grant)
+        self.grant_details.append({**grant, "why": why, "client_auth": client_auth})
 
     def _authenticate(self, client_id, secret) -> None:
         if not client_id:

@@ -279,9 +279,7 @@ class GitHubDialect(Dialect):
                          status=401)
         expires = server.access_token_expiry(token)
         return _json(self.user, headers={
-            "GitHub-Authentication-Token-Expiration":
-                expires.strftime("%Y-%m-%d %H:%M:%S UTC"),
-            "X-Accepted-GitHub-Permissions": ""})
+            "GitHub-Authentication-Token-Expiration": expires.strftime("%Y-%m-%d %H:%M:%S UTC")})
 
 
 class AtlassianDialect(Dialect):
