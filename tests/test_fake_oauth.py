@@ -639,8 +639,8 @@ def test_fake_oauth_works_where_pytest_httpserver_is_not_installed(tmp_path):
     """The fake runs on werkzeug (which Flask brings): a plugin author needs no `hub[test]`."""
     hidden = tmp_path / "hidden" / "pytest_httpserver"
     hidden.mkdir(parents=True)
-    (hidden / "__init__.py").write_text(
-        'raise ModuleNotFoundError("No module named pytest_httpserver", name="pytest_httpserver")\n')
+    (hidden / "__init__.py").write_text('raise ModuleNotFoundError("No module named '
+                                        'pytest_httpserver", name="pytest_httpserver")\n')
     project = tmp_path / "project"
     project.mkdir()
     (project / "pytest.ini").write_text("[pytest]\n")

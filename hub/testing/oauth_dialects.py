@@ -175,7 +175,8 @@ class SlackDialect(Dialect):
         return _json({"ok": False, "error": code}), code  # HTTP 200 even so, as Slack answers
 
     def identity_routes(self):
-        return {("POST", "/api/auth.test"): self.auth_test, ("GET", "/api/auth.test"): self.auth_test}
+        return {("POST", "/api/auth.test"): self.auth_test,
+                ("GET", "/api/auth.test"): self.auth_test}
 
     def auth_test(self, server, request):
         token = bearer_token(request) or request.values.get("token")
