@@ -502,6 +502,26 @@ def test_expire_access_tokens(server):
     assert identity_ok(server, second["access_token"])
 
 
+def test_refresh_tokens_expire_as_the_providers_do(server):
+    _status, first = connect(server)
+    server.advance(server.dialect.refresh_ttl or 10 * 365 * 86400)
+    status, body = refresh(server, first["refresh_token"])
+    if server.kind == "slack":  # Slack's refresh tokens do not expire
+        assert body["ok"] is True
+    else:  # GitHub's after 6 months, Atlassian's after 90 days
+        assert_refused(server, (status, body), "refresh")
+
+
+def test_token_endpoint_outage(server):
+    _status, first = connect(server)
+    server.fail_token_requests(2, status=502)
+    for _ in range(2):
+        response = http.request("POST", server.token_url, body=b"{}")
+        assert response.status == 502
+    assert server.grants[-2:] == [{"grant_type": None, "ok": False, "error": "http_502"}] * 2
+    assert refresh(server, first["refresh_token"])[0] == 200  # nothing was spent
+
+
 def test_access_tokens_expire_with_the_fakes_clock(server):
     _status, first = connect(server)
     server.advance(server.access_ttl + 1)

@@ -95,6 +95,7 @@ class FakeOAuthServer:
         self._lock = threading.Lock()
         self._offset = 0.0  # `advance` moves the fake's clock
         self._slow = 0.0
+        self._failures: list[int] = []  # statuses the next token requests answer
         self._pending: dict[str, dict] = {}  # consent pages shown, by request id
         self._codes: dict[str, _Code] = {}
         self._access: dict[str, _Token] = {}
@@ -167,6 +168,12 @@ class FakeOAuthServer:
     def slow_token_endpoint(self, seconds: float) -> None:
         """Hold every token request `seconds` before answering (makes refresh races visible)."""
         self._slow = float(seconds)
+
+    def fail_token_requests(self, count: int = 1, status: int = 503) -> None:
+        """The next `count` token requests answer `status` with an HTML error page (the provider
+        is down), spending nothing; each is recorded with the error `http_<status>`."""
+        with self._lock:
+            self._failures = [status] * count
 
     def advance(self, seconds: float) -> None:
         """Move the fake's clock forward: codes and tokens expire as if time had passed."""
@@ -333,6 +340,13 @@ class FakeOAuthServer:
     def _token(self, request: Request) -> Response:
         if self._slow:
             time.sleep(self._slow)
+        with self._lock:
+            status = self._failures.pop(0) if self._failures else None
+            if status is not None:
+                self._record(None, f"http_{status}", "fail_token_requests", None)
+        if status is not None:
+            return Response(f"<html><body><h1>{status}</h1></body></html>", status=status,
+                            content_type="text/html; charset=utf-8")
         grant_type, client_auth = None, None
         try:
             params, client_id, secret, client_auth = self.dialect.token_params(request)
