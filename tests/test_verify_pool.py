@@ -22,6 +22,7 @@ from marshmallow import Schema, fields
 from werkzeug import Response
 
 from hub import bootstrap, hookimpl
+from hub.errors import SettingsError
 from hub.sdk import AuthMethod, Provider, VerificationResult
 from hub.storage.models import VerifySlot, utcnow
 from hub.testing.fake_server import FakeProvider
@@ -351,3 +352,64 @@ def _wait_until(condition):
     while not condition():
         assert time.monotonic() < deadline, "did not happen"
         time.sleep(0.01)
+
+
+def test_every_route_that_runs_a_check_goes_through_the_pool(hub, httpserver):
+    """While the org's places are all taken (leases another process holds), the dry run, both
+    stored checks, a proposed check and create's ?verify=true are 429 and store nothing; another
+    org is not affected."""
+    httpserver.expect_request("/api/auth.test", method="POST").respond_with_json(
+        {"ok": True, "team": "Acme", "team_id": "T1", "user": "bot", "user_id": "U1"})
+    body = _dry_run_body(httpserver.url_for("/api"))
+    made = hub.call("POST", "/v1/projects/payments/integrations",
+                    json={"name": "alerts", "provider": "slack", **body})
+    shared = hub.call("POST", "/v1/integrations",
+                      json={"name": "shared", "provider": "slack", "is_global": True, **body})
+    assert made.status_code == 201 and shared.status_code == 201, (made.json, shared.json)
+    with hub.app.app_context(), hub.app.extensions["hub.db"].connection_context():
+        VerifySlot.insert_many([{"org_id": hub.org.id, "slot": slot, "holder": f"other-{slot}",
+                                 "expires_at": utcnow() + datetime.timedelta(minutes=5)}
+                                for slot in range(4)]).execute()
+
+    calls = [("POST", DRY_RUN, body),
+             ("POST", f"/v1/projects/payments/integrations/{made.json['id']}:verifyConfig", None),
+             ("POST", f"/v1/projects/payments/integrations/{made.json['id']}:verifyConfig",
+              {"config": body["config"]}),
+             ("POST", f"/v1/integrations/{shared.json['id']}:verifyConfig", None),
+             ("POST", "/v1/projects/payments/integrations?verify=true",
+              {"name": "checked", "provider": "slack", **body})]
+    for method, path, json_body in calls:
+        refused = hub.call(method, path, json=json_body)
+        assert refused.status_code == 429, (path, refused.json)
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert int(refused.headers["Retry-After"]) == refused.json["retry_after"] >= 1
+    assert not httpserver.log  # no provider was called
+    names = [i["name"] for i in hub.call("GET", "/v1/projects/payments/integrations").json["items"]]
+    assert names == ["alerts"]
+    assert hub.call("GET", f"/v1/projects/payments/integrations/{made.json['id']}"
+                    ).json["last_verification"] is None
+
+    _, other_secret = hub.make_org("other", "site")
+    other = hub.call("POST", DRY_RUN, key=other_secret, json=body)
+    assert other.status_code == 200 and other.json["ok"] is True
+
+
+@pytest.mark.parametrize("settings, named", [
+    ({"VERIFY_TIMEOUT": 0.5}, "HUB_VERIFY_TIMEOUT"),
+    ({"VERIFY_TIMEOUT": 61}, "HUB_VERIFY_TIMEOUT"),
+    ({"VERIFY_TIMEOUT": "soon"}, "HUB_VERIFY_TIMEOUT"),
+    ({"VERIFY_MAX_PER_ORG": 0}, "HUB_VERIFY_MAX_PER_ORG"),
+    ({"VERIFY_MAX_PER_ORG": 65}, "HUB_VERIFY_MAX_PER_ORG"),
+    ({"VERIFY_MAX_PER_ORG": "four"}, "HUB_VERIFY_MAX_PER_ORG"),
+    ({"VERIFY_POOL_SIZE": 0}, "HUB_VERIFY_POOL_SIZE"),
+    ({"VERIFY_POOL_SIZE": 1000}, "HUB_VERIFY_POOL_SIZE"),
+])
+def test_check_settings_out_of_range_stop_the_hub_naming_the_setting(make_app, settings, named):
+    with pytest.raises(SettingsError, match=named):
+        make_app(**settings)
+
+
+def test_check_settings_in_range_are_used(make_app):
+    app = make_app(VERIFY_TIMEOUT="60", VERIFY_MAX_PER_ORG="2", VERIFY_POOL_SIZE=3)
+    pool = app.extensions["hub.check_pool"]
+    assert (pool.timeout, pool.max_per_org, pool.size, pool.leases.places) == (60, 2, 3, 2)
