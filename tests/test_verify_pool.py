@@ -22,10 +22,11 @@ from marshmallow import Schema, fields
 from werkzeug import Response
 
 from hub import bootstrap, hookimpl
-from hub.errors import SettingsError
+from hub.errors import RateLimited, SettingsError
 from hub.sdk import AuthMethod, Provider, VerificationResult
 from hub.storage.models import VerifySlot, utcnow
 from hub.testing.fake_server import FakeProvider
+from hub.verification.pool import CheckPool
 
 SLACK_TOKEN = "xoxb-" + "1" * 24
 GUARD = 30  # seconds a test waits for something that should happen at once (a hang guard only)
@@ -412,3 +413,29 @@ def test_check_settings_in_range_are_used(make_app):
     app = make_app(VERIFY_TIMEOUT="60", VERIFY_MAX_PER_ORG="2", VERIFY_POOL_SIZE=3)
     pool = app.extensions["hub.check_pool"]
     assert (pool.timeout, pool.max_per_org, pool.size, pool.leases.places) == (60, 2, 3, 2)
+
+
+def test_beyond_max_per_org_waiting_requests_are_refused_at_once():
+    """The pool itself, with real threads: one place, one check holding it, one request waiting
+    (for as long as it may): a third is refused while the second still waits, so an org's burst
+    holds at most 2 x HUB_VERIFY_MAX_PER_ORG request threads. The waiter then gets the place."""
+    pool = CheckPool(size=4, max_per_org=1, timeout=GUARD, start_wait=GUARD)
+    go = threading.Event()
+
+    def held():
+        go.wait(GUARD)
+        return {"ok": True}
+
+    with concurrent.futures.ThreadPoolExecutor(2) as requests:
+        first = requests.submit(pool.run, "org-a", held)
+        _wait_until(lambda: pool.running("org-a") == 1)
+        second = requests.submit(pool.run, "org-a", lambda: {"ok": "second"})
+        _wait_until(lambda: pool.waiting("org-a") == 1)
+        with pytest.raises(RateLimited) as refused:
+            pool.run("org-a", lambda: {"ok": "third"})
+        assert refused.value.retry_after >= 1 and not second.done()
+        assert pool.run("org-b", lambda: {"ok": "other org"}) == {"ok": "other org"}
+        go.set()
+        assert first.result(GUARD) == {"ok": True}
+        assert second.result(GUARD) == {"ok": "second"}
+    assert pool.running("org-a") == 0 and pool.waiting("org-a") == 0

@@ -95,6 +95,11 @@ class CheckPool:
         with self._changed:
             return len(self._started.get(org_id, ()))
 
+    def waiting(self, org_id: str) -> int:
+        """How many of the org's requests wait for a place in this process now."""
+        with self._changed:
+            return self._waiting.get(org_id, 0)
+
     def _run_then_free(self, check, org_id: str, started: float, lease: Lease | None):
         try:
             return check()
