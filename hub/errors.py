@@ -51,6 +51,17 @@ class Unavailable(HubError):
     title = "Service unavailable"
 
 
+class RateLimited(HubError):
+    """Not now: the capacity for this kind of work is in use (the checks of an org, say). A 429
+    with `Retry-After: retry_after` (whole seconds) in the API."""
+
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra):
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
 class Unsupported(InvalidInput):
     """The thing exists but cannot do what was asked (e.g. a provider without a check)."""
 

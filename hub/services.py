@@ -22,6 +22,9 @@ class Services:
     keyring: Any
     providers: ProviderRegistry
     http_client: Callable[[], HttpClient]  # a fresh client for one check (timeouts, address policy)
+    # Where checks run: the API's bounded pool (hub.verification.pool.CheckPool); None runs them
+    # on the calling thread (the CLI, whose bulk run has its own pool).
+    check_pool: Any = None
 
 
 def make_http_client(timeout: float, allow_hosts_text: str | None) -> HttpClient:
@@ -38,7 +41,8 @@ def http_client_from_settings(settings: Mapping[str, Any]) -> HttpClient:
     return make_http_client(settings.get("VERIFY_TIMEOUT", 10), allow_hosts_text(settings))
 
 
-def build_services(keyring, providers: ProviderRegistry, settings: Mapping[str, Any]) -> Services:
+def build_services(keyring, providers: ProviderRegistry, settings: Mapping[str, Any],
+                   check_pool: Any = None) -> Services:
     settings = dict(settings)  # a snapshot: checks may run on threads outside any app context
     return Services(keyring=keyring, providers=providers,
-                    http_client=lambda: http_client_from_settings(settings))
+                    http_client=lambda: http_client_from_settings(settings), check_pool=check_pool)

@@ -15,8 +15,10 @@ from hub.errors import SettingsError
 DEFAULTS = {
     "DATABASE_URL": None,  # None: SQLite at <instance>/hub.db
     "ROOT_KEY": None,  # base64 of 32 bytes; None: <instance>/root.key
-    "VERIFY_TIMEOUT": 10,
+    "VERIFY_TIMEOUT": 10,  # seconds, 1 to 60 (VERIFY_TIMEOUT_RANGE)
     "VERIFY_ALLOW_HOSTS": "",
+    "VERIFY_MAX_PER_ORG": 4,  # checks that API requests start, running at once for one org
+    "VERIFY_POOL_SIZE": 16,  # threads of a process's check pool (every org's checks together)
     "PLUGINS": None,  # comma-separated distributions or entry-point names to load; None: all
     "DISABLED_PLUGINS": None,  # comma-separated distributions or entry-point names never to load
     "PLUGINS_ENTRYPOINTS": True,
@@ -27,7 +29,12 @@ DEFAULTS = {
 }
 
 __all__ = ["DEFAULTS", "SettingsError", "instance_path", "allow_hosts_text", "load_settings", "problems",
-           "trusted_proxies"]
+           "trusted_proxies", "verify_timeout", "verify_limit"]
+
+# What a check's settings may be. A timeout is how long a request waits for a check (and how long
+# a slot of the org's checks stays taken), so it is capped; the counts bound threads and leases.
+VERIFY_TIMEOUT_RANGE = (1, 60)
+VERIFY_LIMIT_RANGES = {"VERIFY_MAX_PER_ORG": (1, 64), "VERIFY_POOL_SIZE": (1, 256)}
 
 
 def instance_path(overrides: dict | None = None) -> Path:
@@ -55,11 +62,11 @@ def load_settings(app_config, overrides: dict | None = None) -> None:
 def problems(settings: Mapping[str, Any]) -> str | None:
     """What is wrong with the settings that can be checked without a database, or None."""
     try:
-        timeout = float(settings.get("VERIFY_TIMEOUT", 10))
-    except (TypeError, ValueError):
-        return "HUB_VERIFY_TIMEOUT must be a number of seconds."
-    if not 0 < timeout <= 300:
-        return "HUB_VERIFY_TIMEOUT must be more than 0 and at most 300 seconds."
+        verify_timeout(settings)
+        for name in VERIFY_LIMIT_RANGES:
+            verify_limit(settings, name)
+    except ValueError as exc:
+        return str(exc)
     try:
         AllowList.parse(allow_hosts_text(settings))
     except ValueError as exc:
@@ -73,6 +80,39 @@ def problems(settings: Mapping[str, Any]) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def verify_timeout(settings: Mapping[str, Any]) -> float:
+    """HUB_VERIFY_TIMEOUT in seconds, within VERIFY_TIMEOUT_RANGE.
+
+    :raises ValueError: not a number, or out of range; the message names the setting.
+    """
+    low, high = VERIFY_TIMEOUT_RANGE
+    value = settings.get("VERIFY_TIMEOUT", DEFAULTS["VERIFY_TIMEOUT"])
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        timeout = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"HUB_VERIFY_TIMEOUT must be a number of seconds ({low} to {high}), "
+                         f"not {value!r}.") from None
+    if not low <= timeout <= high:
+        raise ValueError(f"HUB_VERIFY_TIMEOUT must be {low} to {high} seconds, not {timeout:g}.")
+    return timeout
+
+
+def verify_limit(settings: Mapping[str, Any], name: str) -> int:
+    """HUB_VERIFY_MAX_PER_ORG or HUB_VERIFY_POOL_SIZE: a whole number within its range.
+
+    :raises ValueError: not a whole number, or out of range; the message names the setting.
+    """
+    low, high = VERIFY_LIMIT_RANGES[name]
+    value = settings.get(name, DEFAULTS[name])
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"HUB_{name} must be a whole number from {low} to {high}, not {value!r}.")
+    return value
 
 
 _TRUSTED_PROXIES_USAGE = ("HUB_TRUSTED_PROXIES must be a count of proxies in front of the hub (such "

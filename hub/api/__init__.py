@@ -29,6 +29,7 @@ from hub.api import (
     providers,
     secrets,
 )
+from hub.verification.pool import pool_from_settings
 
 RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp,
              org_integrations.blp, credentials.blp, secrets.blp, audit.blp]
@@ -105,4 +106,5 @@ def init_app(app) -> None:
     for blueprint in RESOURCES:
         api.register_blueprint(blueprint)
     app.extensions["hub.api"] = api
+    app.extensions["hub.check_pool"] = pool_from_settings(app.config, app.extensions["hub.db"])
     metrics.init_app(app)  # GET /metrics when HUB_METRICS is on

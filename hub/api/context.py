@@ -24,7 +24,9 @@ def providers():
 
 
 def integration_services():
-    return build_services(keyring(), providers(), current_app.config)
+    # Checks that requests start run in the app's bounded pool, never on the request thread.
+    return build_services(keyring(), providers(), current_app.config,
+                          check_pool=current_app.extensions["hub.check_pool"])
 
 
 def principal() -> Principal:

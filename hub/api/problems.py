@@ -22,6 +22,7 @@ STATUS = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.RateLimited: 429,
     errors.Unavailable: 503,
     errors.Corrupted: 500,
 }
@@ -85,6 +86,8 @@ def handle_hub_error(error: errors.HubError):
         return problem(503, error.title, error.public_detail)
     status = next((code for cls, code in STATUS.items() if isinstance(error, cls)), 500)
     headers = {"WWW-Authenticate": 'Bearer realm="hub"'} if status == 401 else None
+    if isinstance(error, errors.RateLimited):
+        headers = {"Retry-After": str(error.retry_after)}  # whole seconds (RFC 9110)
     return problem(status, error.title, error.detail, field_errors=error.errors, headers=headers,
                    extra=error.extra)
 

@@ -74,7 +74,7 @@ def new_row(services: Services, principal: Principal, data: dict, *, org_id: str
         status="active", expires_at=data.get("expires_at"))
     if verify:
         principal.require(perms.INTEGRATIONS_VERIFY)  # ?verify=true needs it too (API.md)
-        result = run_for(services, provider, method.id, credentials, config)
+        result = run_for(services, provider, method.id, credentials, config, org_id=org_id)
         if not result["ok"]:
             error = result["error"]
             raise InvalidInput(f"The provider's check failed ({error['code']}): {error['message']} "

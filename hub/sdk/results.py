@@ -22,7 +22,7 @@ ERROR_CODES = (
 class VerifyError:
     code: str  # one of ERROR_CODES
     message: str  # for a person; never echoes the provider's body or a credential
-    retry_after: int | None = None  # seconds, for rate_limited
+    retry_after: int | None = None  # seconds, for rate_limited (the hub keeps 0 to 86,400)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -380,3 +380,19 @@ class AuditCheckpoint(BaseModel):
     class Meta:
         table_name = "audit_checkpoint"
         indexes = ((("org", "seq"), True),)
+
+
+class VerifySlot(BaseModel):
+    """A lease on one of an org's places for running checks (hub/verification/slots.py): at most
+    HUB_VERIFY_MAX_PER_ORG rows per org are live, across every process on this database. The key
+    (org_id, slot) settles who gets a place; `expires_at` frees the place of a process that died
+    holding it. No foreign key: a lease outlives nothing and is never joined."""
+
+    org_id = peewee.CharField(max_length=36)
+    slot = peewee.IntegerField()
+    holder = peewee.CharField(max_length=36)  # a random id per lease: only its taker gives it back
+    expires_at = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "verify_slot"
+        primary_key = peewee.CompositeKey("org_id", "slot")

@@ -16,7 +16,7 @@ from hub.storage.models import Integration, Project, database
 from hub.tenancy import Principal, find_project
 from hub.tenancy import permissions as perms
 from hub.timestamps import parse_iso
-from hub.verification.run import run_check
+from hub.verification.run import checkable_method, run_check
 
 EXPIRING_ERRORS = ("expired", "revoked")  # verification codes that make an integration read expired
 
@@ -46,8 +46,19 @@ def apply_result(row: Integration, result: dict) -> None:
         row.expires_at = parse_iso(credential_expires_at)
 
 
-def run_for(services: Services, provider: Provider, auth_type: str, credentials: dict, config: dict) -> dict:
-    return run_check(provider, auth_type, credentials, config, services.http_client())
+def run_for(services: Services, provider: Provider, auth_type: str, credentials: dict, config: dict,
+            *, org_id: str) -> dict:
+    """The check's result, for `org_id`: in the services' check pool (the API's: bounded per org,
+    apart from the request threads) if they have one, else on this thread.
+
+    :raises hub.errors.RateLimited: the pool could not start the check within a second.
+    """
+    auth_type = checkable_method(provider, auth_type)  # refused before it takes a place
+    http = services.http_client()
+    if services.check_pool is None:
+        return run_check(provider, auth_type, credentials, config, http)
+    return services.check_pool.run(
+        org_id, lambda: run_check(provider, auth_type, credentials, config, http))
 
 
 def verify_stored(services: Services, principal: Principal, project_ref: str, integration_id: str,
@@ -74,7 +85,7 @@ def verify_row(services: Services, principal: Principal, row: Integration, proje
         config = validate_against(provider.config_schema, proposal["config"] or {}, "config")
         if "credentials" not in proposal:
             refuse_host_change_without_credentials(provider, row.config, config)
-    return run_for(services, provider, method.id, credentials, config)
+    return run_for(services, provider, method.id, credentials, config, org_id=row.org_id)
 
 
 def check_and_record(services: Services, row: Integration, principal: Principal,
@@ -83,7 +94,7 @@ def check_and_record(services: Services, row: Integration, principal: Principal,
     (`integration.verify`, by `principal`)."""
     provider = loaded_provider(services.providers, row)
     credentials = open_credentials(services.keyring, row)
-    result = run_for(services, provider, row.auth_type, credentials, row.config)
+    result = run_for(services, provider, row.auth_type, credentials, row.config, org_id=row.org_id)
     with database.atomic():
         # Only if the row is as it was when checked: a PUT that came between (new credentials, a new
         # expires_at) is not overwritten by a result about what it replaced. One conditional UPDATE,
@@ -112,4 +123,4 @@ def verify_unsaved(services: Services, principal: Principal, provider_name: str,
     method = auth_method_for(provider, data.get("auth_type"))
     credentials = validate_against(method.credentials_schema, data["credentials"], "credentials")
     config = validate_against(provider.config_schema, data.get("config") or {}, "config")
-    return run_for(services, provider, method.id, credentials, config)
+    return run_for(services, provider, method.id, credentials, config, org_id=principal.org_id)

@@ -6,6 +6,9 @@ hub's HTTP client becomes a failed result with its code (`unreachable`, `timeout
 neither returned nor logged, since it may quote a credential; only its type and where it was raised
 are logged.
 
+What a check answers is cut to documented sizes (`hub.verification.clamp`) before anyone stores or
+returns it.
+
 A provider that declares no `verify` cannot be checked: `run_check` raises
 `VerificationNotSupported` (an `InvalidInput`, so a 400 in the API) rather than inventing a result.
 """
@@ -24,6 +27,7 @@ from hub.errors import InvalidInput
 from hub.integrations.validation import auth_method_for
 from hub.sdk import ERROR_CODES, HttpClient, Provider, VerificationResult
 from hub.timestamps import to_iso
+from hub.verification.clamp import clamp_result
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +47,7 @@ def run_check(provider: Provider, auth_type: str | None, credentials: dict,
     :raises VerificationNotSupported: the provider has no check.
     :raises InvalidInput: the provider has no auth method of that id.
     """
-    if provider.verify is None:
-        raise VerificationNotSupported(
-            f"Provider {provider.name!r} has no credential check (verify_supported is false).")
-    auth_type = auth_method_for(provider, auth_type).id
-
+    auth_type = checkable_method(provider, auth_type)
     checked_at = datetime.datetime.now(datetime.timezone.utc)
     started = time.perf_counter()
     try:
@@ -60,6 +60,18 @@ def run_check(provider: Provider, auth_type: str | None, credentials: dict,
     duration_ms = round((time.perf_counter() - started) * 1000)
     return {"ok": outcome.pop("ok"), "checked_at": to_iso(checked_at), "duration_ms": duration_ms,
             **outcome}
+
+
+def checkable_method(provider: Provider, auth_type: str | None) -> str:
+    """The id of the auth method a check of `provider` runs with (None: its default).
+
+    :raises VerificationNotSupported: the provider has no check.
+    :raises InvalidInput: the provider has no auth method of that id.
+    """
+    if provider.verify is None:
+        raise VerificationNotSupported(
+            f"Provider {provider.name!r} has no credential check (verify_supported is false).")
+    return auth_method_for(provider, auth_type).id
 
 
 def _outcome_of_result(provider: Provider, result: Any) -> dict[str, Any]:
@@ -80,10 +92,9 @@ def _outcome_of_result(provider: Provider, result: Any) -> dict[str, Any]:
     }
     if error is not None:
         code = error.code if error.code in ERROR_CODES else "provider_error"
-        retry_after = int(error.retry_after) if error.retry_after is not None else None
-        outcome["error"] = _error(code, str(error.message), retry_after)
+        outcome["error"] = _error(code, str(error.message), error.retry_after)
     json.dumps(outcome)  # it is stored and returned as JSON: fail here, inside the containment
-    return outcome
+    return clamp_result(outcome)
 
 
 def _outcome_of_exception(provider: Provider, exc: Exception) -> dict[str, Any]:
@@ -105,11 +116,11 @@ def _internal_error_message(provider: Provider) -> str:
 
 
 def _failure(code: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "identity": None, "scopes": None, "expires_at": None,
-            "error": _error(code, message, None)}
+    return clamp_result({"ok": False, "identity": None, "scopes": None, "expires_at": None,
+                         "error": _error(code, message, None)})
 
 
-def _error(code: str, message: str, retry_after: int | None) -> dict[str, Any]:
+def _error(code: str, message: str, retry_after: Any) -> dict[str, Any]:
     error = {"code": code, "message": message}
     if retry_after is not None:
         error["retry_after"] = retry_after
