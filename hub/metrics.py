@@ -47,7 +47,7 @@ __all__ = ["CONTENT_TYPE_LATEST", "UNMATCHED_ROUTE", "AppMetrics", "count_audit_
 
 UNMATCHED_ROUTE = "<unmatched>"  # the route label of a request no URL rule matched (a 404)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# Checks run up to HUB_VERIFY_TIMEOUT (default 10 s, at most 300): buckets reach past it.
+# Checks run up to HUB_VERIFY_TIMEOUT (default 10 s, at most 60): buckets reach past it.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 

@@ -49,7 +49,7 @@ def retry_after(headers: Mapping[str, str], *, now: datetime.datetime | None = N
     headers = {str(name).lower(): value for name, value in headers.items()}
     value = (headers.get("retry-after") or "").strip()
     if value.isdigit():
-        return int(value)
+        return _whole(value)
     if value:
         try:
             when = email.utils.parsedate_to_datetime(value)
@@ -61,11 +61,16 @@ def retry_after(headers: Mapping[str, str], *, now: datetime.datetime | None = N
             return max(0, math.ceil((when - moment).total_seconds()))
     after = (headers.get("x-ratelimit-reset-after") or "").strip()
     if after.isdigit():
-        return int(after)
+        return _whole(after)
     reset = (headers.get("x-ratelimit-reset") or "").strip()
     if reset.isdigit():
-        epoch = int(reset)
+        epoch = _whole(reset)
         if epoch > 10**11:  # milliseconds (10**11 seconds is the year 5138)
             epoch = epoch / 1000
         return max(0, math.ceil(epoch - moment.timestamp()))
     return None
+
+
+def _whole(digits: str) -> int:
+    """The number the digits spell, capped: a 5,000-digit header must not reach int()'s limit."""
+    return int(digits) if len(digits) <= 18 else 10**18
