@@ -192,8 +192,14 @@ def test_api8_options_never_fails(hub, doc):
 def test_api8_the_server_header_names_no_version(hub):
     from waitress.server import create_server
 
-    server = create_server(hub.app, host="127.0.0.1", port=0, threads=1)
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = create_server(hub.app, host="127.0.0.1", port=0, threads=1)  # what `hub serve` runs
+    stop = threading.Event()
+
+    def serve():  # waitress's loop, a step at a time, so that it stops before its sockets close
+        while not stop.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{server.effective_port}/healthz", timeout=5) as r:
@@ -202,8 +208,10 @@ def test_api8_the_server_header_names_no_version(hub):
         assert not re.search(r"\d", server_header), server_header
         assert "Python" not in server_header and "Werkzeug" not in server_header
     finally:
-        server.close()
+        stop.set()
         thread.join(5)
+        server.task_dispatcher.shutdown()
+        server.close()
 
 
 def test_api8_the_instance_folder_is_private(tmp_path):

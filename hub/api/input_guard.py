@@ -79,7 +79,7 @@ def refuse_unstorable_input() -> None:
         problem = unstorable(name) or unstorable(value)
         if problem:
             raise invalid_field(name if not unstorable(name) else "_query", problem)
-    if request.is_json:
+    if request.is_json and request.url_rule is not None:  # no route: a 404 or 405, body unread
         try:
             body = decode_json(request.get_data(cache=True))
             leaves = list(_values(body, ""))
