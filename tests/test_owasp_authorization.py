@@ -75,6 +75,8 @@ def test_api5_every_operation_and_role_answers_as_the_permission_table_says(hub,
             assert resp.status_code < 500, where
             if op.route.needs <= granted:
                 assert resp.status_code not in (401, 403), where
+                if name == "owner":  # the table's requests are valid: the owner's succeed
+                    assert resp.status_code < 300, where
                 allowed += 1
                 if op.route.destroys and resp.status_code < 300:
                     world = build_world(hub, fake_provider)
