@@ -8,7 +8,6 @@ nothing left to do, rather than racing the same DDL and failing half-way."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import threading
 from pathlib import Path
@@ -52,7 +51,11 @@ def _acquire(db: peewee.Database):
         db.execute_sql("SELECT pg_advisory_lock(%s)", (_PG_LOCK_ID,))
         return lambda: _unlock_pg(db)
     path = sqlite_path(db)
-    if path is None:  # SQLite in memory: one connection, nothing to race
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: SQLite's own write lock is all there is
+        fcntl = None
+    if path is None or fcntl is None:  # in memory: one connection, nothing to race
         return lambda: None
     fd = os.open(path.parent, os.O_RDONLY)
     try:
