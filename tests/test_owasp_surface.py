@@ -232,7 +232,7 @@ def test_api8_concurrent_hub_init_never_shows_a_traceback(backend, database_url,
     env.update(HUB_INSTANCE_PATH=str(tmp_path / "inst"), HUB_DATABASE_URL=database_url)
     runs = [subprocess.Popen([sys.executable, "-c", "from hub.cli import main; main()", "init", "--json"],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(4)]
+            for _ in range(6)]
     finished = [(run.wait(120), *run.communicate()) for run in runs]
     for code, out, err in finished:
         assert code == 0 and "Traceback" not in err, err
