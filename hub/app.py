@@ -6,6 +6,7 @@ import logging
 from flask import Flask, appcontext_pushed, g
 
 from hub import api, cli, plugins, settings
+from hub.api import headers as response_headers
 from hub.crypto import access as keyring_access
 from hub.storage import database, models
 
@@ -21,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     settings.load_settings(app.config, config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     api.init_request_ids(app)  # first, so even a request the database fails carries its id
+    response_headers.init_app(app)  # on every response, errors included
     database.init_app(app)
     _bind_database_per_context(app)
     keyring_access.init_app(app)

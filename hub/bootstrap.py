@@ -6,8 +6,10 @@ that already holds a keyring.
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 
-from hub import crypto, tenancy
+from hub import crypto, settings, tenancy
 from hub.crypto import access as keyring_access
 from hub.errors import Conflict, KeyringUnavailable
 from hub.storage import migrate
@@ -72,6 +74,25 @@ def ensure_org(keyring, org_name: str, project_handle: str | None, *, must_be_ne
 
 
 def initialize(config, db, org_name: str = "default", project_handle: str | None = "default") -> OrgSetup:
-    migrate.upgrade(db)
-    keyring = ensure_keyring(config)
-    return ensure_org(keyring, org_name, project_handle)
+    """Every step under the migration lock: several `hub init` started together run one after
+    the other (the later ones find everything made), never racing the DDL, the root key file or
+    the first keyring."""
+    private_instance_folder(settings.instance_path(config))
+    with db.connection_context(), migrate.exclusive(db):
+        migrate.upgrade(db)
+        keyring = ensure_keyring(config)
+        return ensure_org(keyring, org_name, project_handle)
+
+
+def private_instance_folder(path: Path) -> None:
+    """The instance folder holds the root key and the SQLite database: mode 0700 (made so, or
+    tightened when it is ours and open to others)."""
+    path = Path(path)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = path.stat()
+        if info.st_uid == os.getuid() and info.st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError as exc:
+        raise KeyringUnavailable(f"Cannot make the instance folder {path} private "
+                                 f"({exc.strerror}).") from None

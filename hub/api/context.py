@@ -40,6 +40,28 @@ def principal() -> Principal:
     return g.principal
 
 
+def authenticate_first() -> None:
+    """On /v1, the caller's key before anything else: a request without a valid key is a 401
+    before its body is parsed. Routes documented with no security (`@blp.doc(security=[])`, such
+    as an OAuth callback, whose state is the capability), OPTIONS (which carries no body and no
+    credentials in a CORS preflight) and paths no route matches are left to their answers."""
+    if request.method == "OPTIONS" or not (request.path == "/v1" or request.path.startswith("/v1/")):
+        return
+    if request.url_rule is None:  # no such route or method: its 404 or 405, with no body read
+        return
+    if not _documented_public():
+        principal()
+
+
+def _documented_public() -> bool:
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None:
+        return False
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    handler = getattr(getattr(view, "view_class", None), method, None) or view
+    return getattr(handler, "_apidoc", {}).get("manual_doc", {}).get("security") == []
+
+
 def client_ip() -> str | None:
     """The caller's address as HUB_TRUSTED_PROXIES lets the hub believe it.
 

@@ -11,7 +11,9 @@ class SecretVersionSchema(ma.Schema):
     state = ma.fields.String(metadata={"enum": list(secret_store.STATES)})
     sha256 = ma.fields.String(metadata={"description": (
         "Hex SHA-256 of json.dumps(values, sort_keys=True, separators=(',', ':'), "
-        "ensure_ascii=False) in UTF-8: tells a change without showing a value.")})
+        "ensure_ascii=False) in UTF-8: tells a change without showing a value. Unsalted (the "
+        "contract's), so a key with secrets:read can confirm a guessed low-entropy value offline "
+        "without secrets:access; store high-entropy values.")})
     created_at = Timestamp()
     state_changed_at = Timestamp()
 

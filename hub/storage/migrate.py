@@ -1,13 +1,25 @@
 """Versioned schema migrations: numbered scripts in hub/storage/migrations/, applied in order and recorded
-in the `schema_migration` table. Every schema change ships as a new script."""
+in the `schema_migration` table. Every schema change ships as a new script.
+
+One process migrates at a time (several `hub init` or `hub db upgrade` started together, or servers
+starting at once): on PostgreSQL a session advisory lock, on SQLite an exclusive `flock` of the
+database's folder (not of the file, whose POSIX locks SQLite owns). The waiting ones then find
+nothing left to do, rather than racing the same DDL and failing half-way."""
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from pathlib import Path
 
 import peewee
 from playhouse.migrations import Runner
 
+from hub.storage.database import is_sqlite, sqlite_path
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_PG_LOCK_ID = 0x6875625F6D6967  # "hub_mig": one advisory lock id for the hub's migrations
+_held = threading.local()  # id(db) -> depth, for this thread
 
 
 def _runner(db: peewee.Database) -> Runner:
@@ -18,12 +30,48 @@ def pending(db: peewee.Database) -> list[str]:
     return [m.name for m in _runner(db).status() if m.path is not None and not m.applied]
 
 
+@contextlib.contextmanager
+def exclusive(db: peewee.Database):
+    """Hold the hub's migration lock for the block (re-entrant in one connection). Call it inside
+    a connection context: the PostgreSQL lock belongs to the session."""
+    depths = _held.__dict__.setdefault("depths", {})
+    depth = depths.get(id(db), 0)
+    release = _acquire(db) if depth == 0 else None
+    depths[id(db)] = depth + 1
+    try:
+        yield
+    finally:
+        depths[id(db)] = depth
+        if release is not None:
+            release()
+
+
+def _acquire(db: peewee.Database):
+    if not is_sqlite(db):
+        db.execute_sql("SELECT pg_advisory_lock(%s)", (_PG_LOCK_ID,))
+        return lambda: _unlock_pg(db)
+    path = sqlite_path(db)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: SQLite's own write lock is all there is
+        fcntl = None
+    if path is None or fcntl is None:  # in memory: one connection, nothing to race
+        return lambda: None
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return lambda: os.close(fd)  # closing the descriptor releases the lock
+
+
+def _unlock_pg(db: peewee.Database) -> None:
+    with contextlib.suppress(peewee.DatabaseError, peewee.InterfaceError):  # a dead session holds nothing
+        db.execute_sql("SELECT pg_advisory_unlock(%s)", (_PG_LOCK_ID,))
+
+
 def upgrade(db: peewee.Database) -> list[str]:
     """Apply pending migrations; returns their names (empty when up to date, so it is safe twice)."""
-    with db.connection_context():
-        try:
-            return _runner(db).up()
-        except peewee.IntegrityError:
-            # Another process applied the same migration between our read and our write: its
-            # transaction won, ours rolled back. What is left to do is recomputed from the table.
-            return _runner(db).up()
+    with db.connection_context(), exclusive(db):
+        return _runner(db).up()
