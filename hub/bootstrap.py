@@ -72,6 +72,6 @@ def ensure_org(keyring, org_name: str, project_handle: str | None, *, must_be_ne
 
 
 def initialize(config, db, org_name: str = "default", project_handle: str | None = "default") -> OrgSetup:
-    migrate.upgrade(db)
+    migrate.upgrade(db, keyring=lambda: keyring_access.open_keyring(config))  # for 0007's rows
     keyring = ensure_keyring(config)
     return ensure_org(keyring, org_name, project_handle)

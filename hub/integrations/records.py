@@ -8,9 +8,17 @@ import peewee
 
 from hub import crypto
 from hub.errors import Corrupted, NotFound
+from hub.integrations import integrity
 from hub.plugins.describe import secret_fields
 from hub.sdk import Provider
-from hub.storage.models import Integration, IntegrationProject, IntegrationTag, Project, database, utcnow
+from hub.storage.models import (
+    Integration,
+    IntegrationProject,
+    IntegrationTag,
+    Project,
+    database,
+    utcnow,
+)
 from hub.storage.prepared import Prepared, slot
 from hub.tenancy import Principal, find_project
 from hub.tenancy import permissions as perms
@@ -128,11 +136,14 @@ def get(principal: Principal, project_ref: str, integration_id: str) -> tuple[Pr
 
 
 def open_credentials(keyring, row: Integration) -> dict:
-    """The decrypted credentials. Callers that return them must be the audited door."""
+    """The decrypted credentials, from a row whose MAC verifies (Corrupted otherwise: nothing
+    is sent anywhere). Callers that return them must be the audited door."""
+    integrity.require(keyring, row)
     try:
         plaintext = keyring.open_sealed(row.credentials_key_id, row.credentials_ciphertext, row.sealed_aad())
     except crypto.DecryptionFailed:
         raise Corrupted(f"The stored credentials of integration '{row.id}' do not decrypt (key "
                         f"{row.credentials_key_id}): the row was altered or its data key is gone. "
                         "Send the credentials again with PUT.") from None
+    integrity.require_fingerprint(keyring, row, plaintext)
     return json.loads(plaintext)
