@@ -14,6 +14,7 @@ hub/integrations/integrity.py and hub/tenancy/key_integrity.py); all in the migr
 transaction, so a failure leaves the database at 0006.
 """
 import json
+import logging
 
 from peewee import BlobField, BooleanField, CharField, DateTimeField, IntegerField, Model, TextField
 
@@ -22,6 +23,7 @@ from hub.storage.migrate import migration_keyring
 from hub.storage.models import bound, secret_version_aad
 
 BATCH = 500
+log = logging.getLogger("hub.migrations")
 
 
 class _JSON(TextField):
@@ -126,7 +128,11 @@ def _reseal_versions(keyring, Project, Secret, SecretVersion):
         opened = []
         for row in batch:
             if row.project_id != row.parent_project:
-                continue  # its own project copy disagrees with its secret's: left unreadable
+                # Its own project copy disagrees with its secret's (moved by hand): left as it is,
+                # which the hub never opens (it knows only the bound form).
+                log.warning("0007: secret version %s is not in its secret's project; left "
+                            "unreadable", row.id)
+                continue
             old_aad = f"secret_version:{row.id}:project:{row.project_id}:values".encode()
             try:
                 plaintext = keyring.open_sealed(row.values_key_id, bytes(row.values_ciphertext),
