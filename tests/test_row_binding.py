@@ -323,3 +323,36 @@ def test_a_key_row_copied_over_another_does_not_verify(hub):
     attacker_sql(hub, "UPDATE api_key SET role = ?, permissions = ?, integrity = ? WHERE name = ?",
                  owner.role, json.dumps(owner.permissions), owner.integrity, "weak")
     assert hub.call("GET", "/v1/projects", key=weak).status_code == 401
+
+
+def test_get_and_list_refuse_an_altered_row(hub, slack):
+    made = _create_slack(hub, slack)
+    other = _create_slack(hub, slack, name="other")
+    assert len(hub.call("GET", BASE).json["items"]) == 2
+    attacker_sql(hub, "UPDATE integration SET config = ? WHERE id = ?",
+                 json.dumps({"api_base_url": "http://127.0.0.1:9/api"}), made["id"])
+    _refused(hub.call("GET", f"{BASE}/{made['id']}"), made["id"])
+    _refused(hub.call("GET", BASE), made["id"])
+    _refused(hub.call("GET", f"{BASE}?include_shared=true"), made["id"])
+    assert hub.call("GET", f"{BASE}/{other['id']}").status_code == 200
+    # Deleting needs no check: it is how the owner gets rid of the altered row.
+    assert hub.call("DELETE", f"{BASE}/{made['id']}").status_code == 204
+    assert [i["id"] for i in hub.call("GET", BASE).json["items"]] == [other["id"]]
+
+
+def test_org_wide_get_and_list_refuse_an_altered_row_or_link(hub):
+    assert hub.call("POST", "/v1/projects", json={"handle": "billing"}).status_code == 201
+    jira = {"base_url": "https://acme.atlassian.net", "username": "bot@acme.test",
+            "api_token": "jira-org-secret"}
+    made = hub.call("POST", "/v1/integrations", json={
+        "name": "company-jira", "provider": "jira", "credentials": jira, "projects": ["billing"]})
+    integration_id = made.json["id"]
+    assert hub.call("GET", f"/v1/integrations/{integration_id}").json["projects"] == ["billing"]
+    attacker_sql(hub, "INSERT INTO integration_project (integration_id, project_id) VALUES (?, ?)",
+                 integration_id, hub.project.id)
+    assert hub.call("GET", f"/v1/integrations/{integration_id}").status_code == 500
+    assert hub.call("GET", "/v1/integrations").status_code == 500
+    attacker_sql(hub, "DELETE FROM integration_project WHERE project_id = ?", hub.project.id)
+    attacker_sql(hub, "UPDATE integration SET status = 'inactive' WHERE id = ?", integration_id)
+    assert hub.call("GET", f"/v1/integrations/{integration_id}").status_code == 500
+    assert hub.call("GET", "/v1/integrations").status_code == 500

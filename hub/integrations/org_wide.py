@@ -27,10 +27,16 @@ def shared_with(principal: Principal, rows: list[Integration]) -> dict[str, list
     ids = [row.id for row in rows if row.project_id is None and not row.is_global]
     found: dict[str, list[str]] = {row_id: [] for row_id in ids}
     if ids:
-        query = (IntegrationProject.select(IntegrationProject.integration, Project.id, Project.handle)
+        orgs = {row.id: row.org_id for row in rows}
+        query = (IntegrationProject.select(IntegrationProject.integration, Project.id, Project.handle,
+                                           IntegrationProject.integrity)
                  .join(Project, on=(IntegrationProject.project == Project.id))
                  .where(IntegrationProject.integration.in_(ids)).order_by(Project.handle).tuples())
-        for integration_id, project_id, handle in query:
+        keyring = principal.signer
+        for integration_id, project_id, handle, stored in query:
+            if keyring is not None and not integrity.link_verifies(
+                    keyring, orgs[integration_id], integration_id, project_id, stored):
+                integrity.require_links(keyring, [r for r in rows if r.id == integration_id])
             if principal.reaches(project_id):
                 found[integration_id].append(handle)
     return found
@@ -125,7 +131,10 @@ def create(services: Services, principal: Principal, data: dict, *, verify: bool
 
 def get(principal: Principal, integration_id: str) -> Integration:
     principal.require(perms.INTEGRATIONS_READ)
-    return find(principal, integration_id)
+    row = find(principal, integration_id)
+    if principal.signer is not None:  # the keyring
+        integrity.require(principal.signer, row)
+    return row
 
 
 def list_query(principal: Principal, *, provider: str | None = None):
@@ -133,7 +142,7 @@ def list_query(principal: Principal, *, provider: str | None = None):
     query = visible(principal)
     if provider:
         query = query.where(Integration.provider == provider)
-    return query
+    return integrity.checked(query, principal.signer)
 
 
 def update(services: Services, principal: Principal, integration_id: str, changes: dict) -> Integration:

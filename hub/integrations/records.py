@@ -105,7 +105,7 @@ def list_query(principal: Principal, project_ref: str, *, provider: str | None =
     if tag:
         tagged = IntegrationTag.select(IntegrationTag.integration).where(IntegrationTag.tag == tag)
         query = query.where(Integration.id.in_(tagged))
-    return project, query
+    return project, integrity.checked(query, principal.signer)
 
 
 def _in_project(for_update: bool):
@@ -132,7 +132,10 @@ def find_in_project(project: Project, integration_id: str, *, for_update: bool =
 def get(principal: Principal, project_ref: str, integration_id: str) -> tuple[Project, Integration]:
     principal.require(perms.INTEGRATIONS_READ)
     project = find_project(principal, project_ref)
-    return project, find_in_project(project, integration_id)
+    row = find_in_project(project, integration_id)
+    if principal.signer is not None:  # the keyring
+        integrity.require(principal.signer, row)
+    return project, row
 
 
 def open_credentials(keyring, row: Integration) -> dict:
