@@ -25,6 +25,7 @@ Nothing here puts plaintext or key material in a repr or an exception message.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import threading
@@ -301,9 +302,9 @@ class KeyRing:
         `kind` (the table): what `hub.crypto.row_binding` stores beside a row and checks on use.
         Under the mac key, which no data-key rotation changes, so rewrap and rotate leave it valid."""
         _require_bytes(message=message)
-        return nacl.hash.blake2b(kind.encode() + b"\x00" + bytes(message), digest_size=32,
-                                 key=self._keys.row_mac_key,
-                                 encoder=nacl.encoding.HexEncoder).decode()
+        # hashlib's keyed BLAKE2b is the same function as PyNaCl's, at a tenth of the call cost.
+        return hashlib.blake2b(kind.encode() + b"\x00" + bytes(message), digest_size=32,
+                               key=self._keys.row_mac_key).hexdigest()
 
     # --- signing (audit checkpoints) -------------------------------------------------------------
 

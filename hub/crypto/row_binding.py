@@ -21,21 +21,18 @@ from hub.crypto.canonical import canonical_json
 
 
 def _plain(value: Any) -> Any:
-    """Values as the database gives them back: datetimes naive UTC in ISO form."""
+    """A column's value as the database gives it back: datetimes naive UTC in ISO form (JSON
+    columns hold no datetimes)."""
     if isinstance(value, datetime.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
         return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
     return value
 
 
 def message(values: dict[str, Any]) -> bytes:
-    """The canonical bytes of a row's bound fields."""
-    return canonical_json(_plain(values))
+    """The canonical bytes of a row's bound fields (one value per column)."""
+    return canonical_json({key: _plain(value) for key, value in values.items()})
 
 
 def mac(keyring, kind: str, values: dict[str, Any]) -> str:
