@@ -175,3 +175,15 @@ def test_hub_db_upgrade_with_the_wrong_root_key_refuses_cleanly(old, make_app, d
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "root key" in result.output.lower()
     assert migrate.pending(old[0])[0].startswith("0007")
+
+
+def test_hub_init_on_an_old_database_upgrades_it_too(old, make_app, database_url):
+    db, keyring, secret, _, integrations = old
+    app = make_app(DATABASE_URL=database_url, PLUGINS_ENTRYPOINTS=True)
+    result = app.test_cli_runner().invoke(args=["init", "--org", "acme", "--project", "payments"])
+    assert result.exit_code == 0, result.output
+    assert migrate.pending(db) == []
+    door = app.test_client().get(
+        f"/v1/projects/payments/integrations/{integrations['alerts']}/credentials",
+        headers={"Authorization": f"Bearer {secret}"})
+    assert door.json["credentials"] == {"token": "xoxb-old-token"}

@@ -105,8 +105,8 @@ def up(migrator, db):
 
     if not any(model.select().exists() for model in (SecretVersion, Integration, ApiKey)):
         return  # a new database: nothing to rewrite, no key needed
-    keyring = migration_keyring()
     with bound(db):  # the keyring reads its table through the models' database
+        keyring = migration_keyring()
         _reseal_versions(keyring, Project, Secret, SecretVersion)
         _mac_integrations(keyring, Integration, IntegrationProject)
         _mac_api_keys(keyring, ApiKey)
