@@ -8,7 +8,8 @@ Three layers:
   the root key with XChaCha20-Poly1305, with associated data binding the wrapped key to its id and
   purpose (so rows cannot be swapped). Data keys (`dk_...`) seal records: exactly one is `primary`
   (new seals), `active` ones still open what they sealed, `retired` ones protect nothing any more.
-  One `mac` key (id `mac`) is the source of the keyed hashes (fingerprints, the API-key pepper).
+  One `mac` key (id `mac`) is the source of the keyed hashes (fingerprints, the API-key pepper,
+  the row MACs of `hub.crypto.row_binding`); it never rotates.
 - A **sealed record** is `(key_id, nonce || ciphertext)` under a data key, with associated data
   chosen by the caller (e.g. the row's table, id and column) so a ciphertext cannot be moved to
   another row.

@@ -129,7 +129,7 @@ class KeyringEntry(BaseModel):
 
     purpose "data": seals records; exactly one is `primary` (new writes), `active` ones still open
     old records, `retired` ones protect nothing any more. purpose "mac": the keyed-hash key from
-    which the API-key pepper and the fingerprint key are derived; there is one.
+    which the API-key pepper, the fingerprint key and the row-MAC key are derived; there is one.
     """
 
     id = peewee.CharField(primary_key=True, max_length=32)
