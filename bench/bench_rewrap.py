@@ -27,6 +27,7 @@ from hub.app import create_app
 from hub.crypto import operations
 from hub.crypto.canonical import canonical_json
 from hub.crypto.rewrap import rewrap
+from hub.integrations import integrity
 from hub.storage.database import is_sqlite
 from hub.storage.models import (
     Integration,
@@ -61,8 +62,8 @@ def insert_sealed_rows(keyring, org_id: str, project_id: str, count: int, chunk:
                                 status="active", credential_fields=["token"], fingerprint="0" * 64,
                                 created_at=now, updated_at=now, credentials_updated_at=now)
                     for i in range(n_integrations)]
-    versions = [SecretVersion(id=new_id(), secret=secret.id, project_id=project_id, version=v,
-                              state="DISABLED", sha256="0" * 64, created_at=now, state_changed_at=now)
+    versions = [SecretVersion(id=new_id(), secret=secret.id, project_id=project_id, org_id=org_id,
+                              version=v, state="DISABLED", sha256="0" * 64, created_at=now, state_changed_at=now)
                 for v in range(1, count - n_integrations + 1)]
     for model, rows, prefix, value in ((Integration, integrations, "credentials", "token"),
                                        (SecretVersion, versions, "values", "API_KEY")):
@@ -74,6 +75,9 @@ def insert_sealed_rows(keyring, org_id: str, project_id: str, count: int, chunk:
                 setattr(row, f"{prefix}_key_id", sealed.key_id)
                 setattr(row, f"{prefix}_ciphertext", sealed.ciphertext)
                 plaintexts[row.id] = text
+                if model is Integration:  # its fingerprint and MAC, as the hub writes them
+                    row.fingerprint = keyring.fingerprint(text)
+                    integrity.stamp(keyring, row)
             insert_rows(model, part)
     return plaintexts
 

@@ -79,7 +79,7 @@ def initialize(config, db, org_name: str = "default", project_handle: str | None
     the first keyring."""
     private_instance_folder(settings.instance_path(config))
     with db.connection_context(), migrate.exclusive(db):
-        migrate.upgrade(db)
+        migrate.upgrade(db, keyring=lambda: keyring_access.open_keyring(config))  # for 0007's rows
         keyring = ensure_keyring(config)
         return ensure_org(keyring, org_name, project_handle)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from hub.crypto import operations
 from hub.crypto import rewrap as rewrapping
 from hub.crypto.canonical import canonical_json
+from hub.integrations import integrity
 from hub.storage.database import is_sqlite
 from hub.storage.models import (
     AuditEvent,
@@ -82,8 +83,8 @@ def bulk_sealed_rows(keyring, org_id, project_id, count) -> dict[str, bytes]:
                                 status="active", credential_fields=["token"], fingerprint="0" * 64,
                                 created_at=now, updated_at=now, credentials_updated_at=now)
                     for i in range(n_integrations)]
-    versions = [SecretVersion(id=new_id(), secret=secret.id, project_id=project_id, version=v,
-                              state="DISABLED", sha256="0" * 64, created_at=now, state_changed_at=now)
+    versions = [SecretVersion(id=new_id(), secret=secret.id, project_id=project_id, org_id=org_id,
+                              version=v, state="DISABLED", sha256="0" * 64, created_at=now, state_changed_at=now)
                 for v in range(1, count - n_integrations + 1)]
     plaintexts = {}
     for model, rows, prefix, field in ((Integration, integrations, "credentials", "token"),
@@ -94,6 +95,9 @@ def bulk_sealed_rows(keyring, org_id, project_id, count) -> dict[str, bytes]:
             setattr(row, f"{prefix}_key_id", pair.key_id)
             setattr(row, f"{prefix}_ciphertext", pair.ciphertext)
             plaintexts[row.id] = text
+            if model is Integration:  # its fingerprint and MAC, as the hub writes them
+                row.fingerprint = keyring.fingerprint(text)
+                integrity.stamp(keyring, row)
         insert_rows(model, rows)
     return plaintexts
 
@@ -284,7 +288,8 @@ def test_a_record_that_does_not_open_is_reported_and_left(hub):
 
 def test_aad_fields_are_the_ones_sealed_aad_reads():
     assert [f.name for f in rewrapping.aad_fields(Integration, "credentials")] == ["id", "org", "project"]
-    assert [f.name for f in rewrapping.aad_fields(SecretVersion, "values")] == ["id", "project_id"]
+    assert [f.name for f in rewrapping.aad_fields(SecretVersion, "values")] == [
+        "id", "secret", "project_id", "org_id", "version"]
 
 
 def test_batch_size_and_pause_are_checked(hub):

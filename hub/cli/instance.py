@@ -7,6 +7,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from hub import bootstrap
 from hub.cli.output import database, fails_cleanly, print_json
+from hub.crypto.access import open_keyring
 from hub.storage import migrate
 
 
@@ -51,7 +52,8 @@ def db_group():
 @fails_cleanly(creates=True)
 def db_upgrade_command(as_json):
     """Apply pending schema migrations (safe to run twice; a new SQLite database is made)."""
-    applied = migrate.upgrade(database())
+    # The keyring, opened only if a migration must re-seal or MAC existing rows (0007).
+    applied = migrate.upgrade(database(), keyring=lambda: open_keyring(current_app.config))
     if as_json:
         print_json({"applied": applied})
     else:

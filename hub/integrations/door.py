@@ -14,6 +14,7 @@ from typing import Any
 
 from hub.audit import log as audit
 from hub.errors import Conflict
+from hub.integrations.integrity import require_links
 from hub.integrations.records import (
     active_condition,
     applies_to,
@@ -89,5 +90,6 @@ def _read_many(keyring, principal: Principal, project_ref: str, scope, *, provid
         query = query.where(Integration.provider == provider)
     with database.atomic():
         page = paginate(query, Integration.id, limit=limit, cursor=cursor)
+        require_links(keyring, page.items, project.id)  # org-wide ones: shared by the hub itself
         page.items = [_served(keyring, principal, row, project) for row in page.items]
     return page

@@ -11,6 +11,7 @@ from __future__ import annotations
 import peewee
 
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, invalid_field
+from hub.integrations import integrity
 from hub.integrations.store import apply_changes, insert, new_row, record, replace_tags
 from hub.services import Services
 from hub.storage.conflicts import atomic_or
@@ -26,10 +27,16 @@ def shared_with(principal: Principal, rows: list[Integration]) -> dict[str, list
     ids = [row.id for row in rows if row.project_id is None and not row.is_global]
     found: dict[str, list[str]] = {row_id: [] for row_id in ids}
     if ids:
-        query = (IntegrationProject.select(IntegrationProject.integration, Project.id, Project.handle)
+        orgs = {row.id: row.org_id for row in rows}
+        query = (IntegrationProject.select(IntegrationProject.integration, Project.id, Project.handle,
+                                           IntegrationProject.integrity)
                  .join(Project, on=(IntegrationProject.project == Project.id))
                  .where(IntegrationProject.integration.in_(ids)).order_by(Project.handle).tuples())
-        for integration_id, project_id, handle in query:
+        keyring = principal.signer
+        for integration_id, project_id, handle, stored in query:
+            if keyring is not None and not integrity.link_verifies(
+                    keyring, orgs[integration_id], integration_id, project_id, stored):
+                integrity.require_links(keyring, [r for r in rows if r.id == integration_id])
             if principal.reaches(project_id):
                 found[integration_id].append(handle)
     return found
@@ -72,10 +79,8 @@ def _scope(principal: Principal, data: dict) -> tuple[bool, list[Project]]:
     return False, sorted({p.id: p for p in projects}.values(), key=lambda p: p.handle)
 
 
-def _share(row: Integration, projects: list[Project]) -> None:
-    IntegrationProject.delete().where(IntegrationProject.integration == row.id).execute()
-    if projects:
-        IntegrationProject.insert_many([{"integration": row.id, "project": p.id} for p in projects]).execute()
+def _share(keyring, row: Integration, projects: list[Project]) -> None:
+    integrity.share(keyring, row, [p.id for p in projects])
 
 
 def _require_reach(principal: Principal, row: Integration) -> None:
@@ -115,7 +120,7 @@ def create(services: Services, principal: Principal, data: dict, *, verify: bool
     row.is_global = is_global
 
     def share_and_record():
-        _share(row, projects)
+        _share(services.keyring, row, projects)
         record(principal, "integration.create", row, None,
                {"provider": row.provider, "name": row.name, "auth_type": row.auth_type,
                 "is_global": is_global, "projects": [p.handle for p in projects], "verified": verify})
@@ -126,7 +131,10 @@ def create(services: Services, principal: Principal, data: dict, *, verify: bool
 
 def get(principal: Principal, integration_id: str) -> Integration:
     principal.require(perms.INTEGRATIONS_READ)
-    return find(principal, integration_id)
+    row = find(principal, integration_id)
+    if principal.signer is not None:  # the keyring
+        integrity.require(principal.signer, row)
+    return row
 
 
 def list_query(principal: Principal, *, provider: str | None = None):
@@ -134,7 +142,7 @@ def list_query(principal: Principal, *, provider: str | None = None):
     query = visible(principal)
     if provider:
         query = query.where(Integration.provider == provider)
-    return query
+    return integrity.checked(query, principal.signer)
 
 
 def update(services: Services, principal: Principal, integration_id: str, changes: dict) -> Integration:
@@ -145,11 +153,14 @@ def update(services: Services, principal: Principal, integration_id: str, change
     scope = {k: changes.pop(k) for k in ("is_global", "projects") if k in changes}
     with database.atomic():
         row = find(principal, integration_id, for_update=True)
+        integrity.require(services.keyring, row)  # never re-MAC fields someone else wrote
+        integrity.require_links(services.keyring, [row])
         _require_reach(principal, row)
         if scope:
             row.is_global, projects = _scope(principal, scope)
-            _share(row, projects)
+            _share(services.keyring, row, projects)
         apply_changes(services, row, changes)
+        integrity.stamp(services.keyring, row)
         with atomic_or(_name_taken(row.provider, changes.get("name", ""))):
             row.save()
             if "tags" in changes:

@@ -8,9 +8,17 @@ import peewee
 
 from hub import crypto
 from hub.errors import Corrupted, NotFound
+from hub.integrations import integrity
 from hub.plugins.describe import secret_fields
 from hub.sdk import Provider
-from hub.storage.models import Integration, IntegrationProject, IntegrationTag, Project, database, utcnow
+from hub.storage.models import (
+    Integration,
+    IntegrationProject,
+    IntegrationTag,
+    Project,
+    database,
+    utcnow,
+)
 from hub.storage.prepared import Prepared, slot
 from hub.tenancy import Principal, find_project
 from hub.tenancy import permissions as perms
@@ -97,7 +105,7 @@ def list_query(principal: Principal, project_ref: str, *, provider: str | None =
     if tag:
         tagged = IntegrationTag.select(IntegrationTag.integration).where(IntegrationTag.tag == tag)
         query = query.where(Integration.id.in_(tagged))
-    return project, query
+    return project, integrity.checked(query, principal.signer)
 
 
 def _in_project(for_update: bool):
@@ -124,15 +132,21 @@ def find_in_project(project: Project, integration_id: str, *, for_update: bool =
 def get(principal: Principal, project_ref: str, integration_id: str) -> tuple[Project, Integration]:
     principal.require(perms.INTEGRATIONS_READ)
     project = find_project(principal, project_ref)
-    return project, find_in_project(project, integration_id)
+    row = find_in_project(project, integration_id)
+    if principal.signer is not None:  # the keyring
+        integrity.require(principal.signer, row)
+    return project, row
 
 
 def open_credentials(keyring, row: Integration) -> dict:
-    """The decrypted credentials. Callers that return them must be the audited door."""
+    """The decrypted credentials, from a row whose MAC verifies (Corrupted otherwise: nothing
+    is sent anywhere). Callers that return them must be the audited door."""
+    integrity.require(keyring, row)
     try:
         plaintext = keyring.open_sealed(row.credentials_key_id, row.credentials_ciphertext, row.sealed_aad())
     except crypto.DecryptionFailed:
         raise Corrupted(f"The stored credentials of integration '{row.id}' do not decrypt (key "
                         f"{row.credentials_key_id}): the row was altered or its data key is gone. "
                         "Send the credentials again with PUT.") from None
+    integrity.require_fingerprint(keyring, row, plaintext)
     return json.loads(plaintext)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from hub.audit import log as audit
 from hub.crypto.canonical import canonical_json
 from hub.errors import Conflict, InvalidInput, NotFound, invalid_field
+from hub.integrations import integrity
 from hub.integrations.records import find_in_project, open_credentials
 from hub.integrations.validation import (
     auth_method_for,
@@ -47,6 +48,7 @@ def insert(keyring, row: Integration, credentials: dict, name_taken: Conflict, e
     anything else that belongs to the row) in the same transaction; the unique indexes settle name
     races."""
     _seal_credentials(keyring, row, credentials)
+    integrity.stamp(keyring, row)
 
     def refused():
         if row.project_id and not Project.select().where(Project.id == row.project_id).exists():
@@ -104,7 +106,9 @@ def update(services: Services, principal: Principal, project_ref: str, integrati
     project = find_project(principal, project_ref)
     with database.atomic():
         row = find_in_project(project, integration_id, for_update=True)
+        integrity.require(services.keyring, row)  # never re-MAC fields someone else wrote
         apply_changes(services, row, changes)
+        integrity.stamp(services.keyring, row)
         # Only a rename can collide (the unique (project, provider, name) index).
         with atomic_or(_name_taken(row.provider, changes.get("name", ""))):
             row.save()

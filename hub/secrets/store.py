@@ -3,7 +3,8 @@
 No Flask here: the API, the CLI and tests call these functions alike.
 
 - A **secret** is a name in a project. A **version** is one frozen set of string values, sealed
-  with the keyring bound to its own row and project (`SecretVersion.sealed_aad`), with the SHA-256
+  with the keyring bound to its row, number, secret, project and org (`secret_version_aad`; on
+  read built from the parent rows it was reached through, `parent_aad`), with the SHA-256
   of the canonical JSON of its values kept beside it so a client can detect a change unseen.
 - Writing (`create_secret`, `update_secret`) adds a version that is ENABLED; the one that was
   ENABLED becomes DISABLED. `enable_version` rolls back, `disable_version` leaves none enabled,
@@ -30,7 +31,14 @@ from hub.audit import log as audit
 from hub.crypto.canonical import canonical_json
 from hub.errors import Conflict, Corrupted, InvalidInput, NotFound, invalid_field
 from hub.storage.conflicts import atomic_or
-from hub.storage.models import Project, Secret, SecretVersion, database, utcnow
+from hub.storage.models import (
+    Project,
+    Secret,
+    SecretVersion,
+    database,
+    secret_version_aad,
+    utcnow,
+)
 from hub.storage.pagination import DEFAULT_LIMIT, Page, paginate
 from hub.storage.storable_text import unstorable
 from hub.tenancy import Principal, find_project
@@ -138,10 +146,27 @@ def _seal(keyring, row: SecretVersion, values: dict[str, str]) -> None:
     row.values_key_id, row.values_ciphertext = sealed.key_id, sealed.ciphertext
 
 
-def open_values(keyring, row: SecretVersion) -> dict[str, str]:
-    """The decrypted values of a version. Only `resolve` (the one door for values) returns them."""
+def parent_aad(row: SecretVersion, secret: Secret, project: Project) -> bytes:
+    """The associated data a version must open with, built from the parent rows it was read
+    through (never from the row's own copies): a version row moved to another secret, a secret
+    moved to another project or a project to another org no longer opens."""
+    return secret_version_aad(row.id, org_id=project.org_id, project_id=secret.project_id,
+                              secret_id=secret.id, version=row.version)
+
+
+def open_values(keyring, row: SecretVersion, secret: Secret | None = None,
+                project: Project | None = None) -> dict[str, str]:
+    """The decrypted values of a version, checked against the secret and project it was read
+    through (looked up by the row's secret when not given). Only `resolve` (the one door for
+    values) returns them."""
+    if secret is None:
+        secret = Secret.get_or_none(Secret.id == row.secret_id)
+    if project is None and secret is not None:
+        project = Project.get_or_none(Project.id == secret.project_id)
+    # With no parent to bind to, nothing opens (the empty associated data matches no seal).
+    aad = parent_aad(row, secret, project) if secret is not None and project is not None else b""
     try:
-        plaintext = keyring.open_sealed(row.values_key_id, row.values_ciphertext, row.sealed_aad("values"))
+        plaintext = keyring.open_sealed(row.values_key_id, row.values_ciphertext, aad)
     except crypto.DecryptionFailed:
         raise Corrupted(f"The stored values of version {row.version} of a secret (row {row.id}) do not "
                         f"decrypt (key {row.values_key_id}): the row was altered or its data key is "
@@ -209,8 +234,10 @@ def get_version(principal: Principal, project_ref: str, name: str, number: int) 
 
 # -- writing -------------------------------------------------------------------------------------
 
-def _new_version(keyring, secret: Secret, number: int, values: dict[str, str], now) -> SecretVersion:
-    row = SecretVersion(secret=secret.id, project_id=secret.project_id, version=number, state=ENABLED,
+def _new_version(keyring, project: Project, secret: Secret, number: int, values: dict[str, str],
+                 now) -> SecretVersion:
+    row = SecretVersion(secret=secret.id, project_id=secret.project_id, org_id=project.org_id,
+                        version=number, state=ENABLED,
                         sha256=values_sha256(values), created_at=now, state_changed_at=now)
     _seal(keyring, row, values)
     row.save(force_insert=True)
@@ -248,7 +275,7 @@ def create_secret(keyring, principal: Principal, project_ref: str, *, name: str,
     with atomic_or(taken):
         secret = Secret.create(project=project.id, name=name, description=description,
                                current_version=1, enabled_version=1, created_at=now, updated_at=now)
-        version = _new_version(keyring, secret, 1, values, now)
+        version = _new_version(keyring, project, secret, 1, values, now)
         audit.record(principal, "secret.create", project=project, target_type="secret",
                      target_id=secret.id)
     return Written(secret, version)
@@ -284,7 +311,7 @@ def update_secret(keyring, principal: Principal, project_ref: str, name: str, *,
         now = utcnow()
         number = secret.current_version + 1
         _disable_enabled(secret, now)
-        version = _new_version(keyring, secret, number, values, now)
+        version = _new_version(keyring, project, secret, number, values, now)
         _save_secret(secret, now, current_version=number, enabled_version=number, **changes)
         audit.record(principal, "secret.update", project=project, target_type="secret",
                      target_id=secret.id)
@@ -474,7 +501,7 @@ def resolve(keyring, principal: Principal, project_ref: str, template) -> str:
                 problems.extend(f"{written}: secret '{name}' has no enabled version."
                                 for written in keys.values())
                 continue
-            opened = open_values(keyring, enabled)
+            opened = open_values(keyring, enabled, secret, project)
             problems.extend(f"{written}: the enabled version ({enabled.version}) of secret "
                             f"'{name}' has no key '{key}'."
                             for key, written in keys.items() if key not in opened)

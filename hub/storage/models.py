@@ -129,7 +129,7 @@ class KeyringEntry(BaseModel):
 
     purpose "data": seals records; exactly one is `primary` (new writes), `active` ones still open
     old records, `retired` ones protect nothing any more. purpose "mac": the keyed-hash key from
-    which the API-key pepper and the fingerprint key are derived; there is one.
+    which the API-key pepper, the fingerprint key and the row-MAC key are derived; there is one.
     """
 
     id = peewee.CharField(primary_key=True, max_length=32)
@@ -177,6 +177,8 @@ class ApiKey(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow)
     expires_at = peewee.DateTimeField(null=True)
     revoked_at = peewee.DateTimeField(null=True)
+    # MAC of the fields that decide what the key may do (hub/tenancy/key_integrity.py; 0007).
+    integrity = peewee.CharField(max_length=64, null=True)
 
     class Meta:
         table_name = "api_key"
@@ -213,6 +215,9 @@ class Integration(BaseModel):
     # Org-wide integrations (project is null): every project of the org may use it, or only the
     # projects listed in integration_project (migration 0006).
     is_global = peewee.BooleanField(default=False)
+    # MAC of the fields that decide where the credentials go and who may read them
+    # (hub/integrations/integrity.py; migration 0007).
+    integrity = peewee.CharField(max_length=64, null=True)
 
     class Meta:
         indexes = (
@@ -241,6 +246,8 @@ class IntegrationProject(BaseModel):
 
     integration = peewee.ForeignKeyField(Integration, on_delete="CASCADE", index=False)
     project = peewee.ForeignKeyField(Project, on_delete="CASCADE", index=False)
+    # MAC of (org, integration, project): a link the hub did not write shares nothing (0007).
+    integrity = peewee.CharField(max_length=64, null=True)
 
     class Meta:
         table_name = "integration_project"
@@ -289,6 +296,7 @@ class SecretVersion(BaseModel):
     id = peewee.CharField(primary_key=True, max_length=36, default=new_id)
     secret = peewee.ForeignKeyField(Secret, on_delete="CASCADE", index=False)
     project_id = peewee.CharField(max_length=36)  # the secret's project, for the sealed AAD
+    org_id = peewee.CharField(max_length=36, null=True)  # the project's org, for the AAD (0007)
     version = peewee.IntegerField()
     state = peewee.CharField(max_length=16)  # ENABLED | DISABLED | DESTROYED
     sha256 = peewee.CharField(max_length=64)
@@ -305,8 +313,17 @@ class SecretVersion(BaseModel):
         )
 
     def sealed_aad(self, prefix: str = "values") -> bytes:
-        # Bound to kind, row and project: a ciphertext copied onto another row does not open.
-        return f"secret_version:{self.id}:project:{self.project_id}:{prefix}".encode()
+        # From the row's own copies (rewrap re-seals under the associated data it opened with);
+        # reading values builds it from the parent rows instead (hub/secrets/store.open_values).
+        return secret_version_aad(self.id, org_id=self.org_id, project_id=self.project_id,
+                                  secret_id=self.secret_id, version=self.version, prefix=prefix)
+
+
+def secret_version_aad(row_id, *, org_id, project_id, secret_id, version, prefix="values") -> bytes:
+    """A version's associated data: bound to its row, number, secret, project and org (migration
+    0007), so a row moved to another secret, project or org, or renumbered, does not open."""
+    return (f"secret_version-v2:{row_id}:org:{org_id}:project:{project_id}:secret:{secret_id}"
+            f":version:{version}:{prefix}").encode()
 
 
 # At most one ENABLED version per secret, enforced by the database (a partial unique index).

@@ -11,6 +11,7 @@ from hub.storage.conflicts import atomic_or
 from hub.storage.models import ApiKey, database, utcnow
 from hub.storage.prepared import Prepared, slot
 from hub.storage.storable_text import unstorable
+from hub.tenancy import key_integrity
 from hub.tenancy import permissions as perms
 from hub.tenancy import tokens as api_key_tokens
 from hub.tenancy.principal import Principal
@@ -83,6 +84,7 @@ def create_api_key(keyring, principal: Principal, *, name: str, role: str | None
             permissions=sorted(granted),
             projects=sorted(project_ids) if project_ids is not None else None,
             created_by=principal.key_id, expires_at=expires_at)
+        key_integrity.restamp(keyring, key.id)
         audit.record(principal, "api_key.create", target_type="api_key", target_id=key.id,
                      details={"api_key": key.public_id, "name": name, "role": key.role,
                               "permissions": key.permissions, "projects": key.projects})
@@ -104,6 +106,8 @@ def authenticate(keyring, secret: str | None) -> Principal:
         raise Unauthenticated("This API key was revoked.")
     if key.expires_at is not None and key.expires_at <= utcnow():
         raise Unauthenticated("This API key has expired.")
+    # What refuses is believed as stored; what grants only once the row's MAC verifies.
+    key_integrity.require(keyring, key)
     return dataclasses.replace(principal_of(key), signer=keyring)
 
 
@@ -149,6 +153,8 @@ def revoke_api_key(principal: Principal, key_id: str) -> ApiKey:
             revoked = ApiKey.update(revoked_at=utcnow()).where(
                 (ApiKey.id == key.id) & ApiKey.revoked_at.is_null()).execute()
             if revoked:  # not already revoked by a concurrent call
+                if principal.signer is not None:  # the keyring: un-revoking breaks the MAC
+                    key_integrity.restamp(principal.signer, key.id)
                 audit.record(principal, "api_key.revoke", target_type="api_key", target_id=key.id,
                              details={"api_key": key.public_id, "name": key.name})
         key = ApiKey.get_by_id(key.id)

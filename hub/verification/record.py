@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from hub.audit import log as audit
 from hub.errors import NotFound
+from hub.integrations import integrity
 from hub.integrations.records import find_in_project, open_credentials
 from hub.integrations.validation import (
     auth_method_for,
@@ -74,6 +75,7 @@ def verify_row(services: Services, principal: Principal, row: Integration, proje
                proposal: dict | None) -> dict:
     if not proposal:
         return check_and_record(services, row, principal, project)
+    integrity.require(services.keyring, row)  # proposed credentials go to the stored config too
     provider = loaded_provider(services.providers, row)
     method = auth_method_for(provider, row.auth_type)
     config = row.config
