@@ -22,6 +22,9 @@ class Services:
     keyring: Any
     providers: ProviderRegistry
     http_client: Callable[[], HttpClient]  # a fresh client for one check (timeouts, address policy)
+    # prepare_stored(services, principal, row, project) -> row: run before a check of stored
+    # credentials (the API and CLI pass hub.oauth.refresh.before_check: a fresh OAuth token).
+    prepare_stored: Callable[..., Any] | None = None
 
 
 def make_http_client(timeout: float, allow_hosts_text: str | None) -> HttpClient:
@@ -38,7 +41,9 @@ def http_client_from_settings(settings: Mapping[str, Any]) -> HttpClient:
     return make_http_client(settings.get("VERIFY_TIMEOUT", 10), allow_hosts_text(settings))
 
 
-def build_services(keyring, providers: ProviderRegistry, settings: Mapping[str, Any]) -> Services:
+def build_services(keyring, providers: ProviderRegistry, settings: Mapping[str, Any],
+                   prepare_stored: Callable[..., Any] | None = None) -> Services:
     settings = dict(settings)  # a snapshot: checks may run on threads outside any app context
     return Services(keyring=keyring, providers=providers,
-                    http_client=lambda: http_client_from_settings(settings))
+                    http_client=lambda: http_client_from_settings(settings),
+                    prepare_stored=prepare_stored)

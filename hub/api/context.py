@@ -8,6 +8,7 @@ import logging
 from flask import current_app, g, request
 
 from hub import settings
+from hub.oauth import refresh
 from hub.services import build_services
 from hub.tenancy import Principal, authenticate
 
@@ -24,7 +25,9 @@ def providers():
 
 
 def integration_services():
-    return build_services(keyring(), providers(), current_app.config)
+    # Checks of stored OAuth credentials refresh a token that is due first.
+    return build_services(keyring(), providers(), current_app.config,
+                          prepare_stored=refresh.before_check)
 
 
 def principal() -> Principal:

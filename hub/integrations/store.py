@@ -31,6 +31,18 @@ def _seal_credentials(keyring, row: Integration, credentials: dict) -> None:
     row.credentials_updated_at = utcnow()
 
 
+def replace_credentials(keyring, row: Integration, credentials: dict) -> None:
+    """Reseal a stored row's credentials and save them, in the caller's transaction (an OAuth
+    refresh or reconnection: hub/oauth/)."""
+    _seal_credentials(keyring, row, credentials)
+    row.expired_reason = None
+    row.updated_at = utcnow()
+    row.save(only=[Integration.credentials_key_id, Integration.credentials_ciphertext,
+                   Integration.credential_fields, Integration.fingerprint,
+                   Integration.credentials_updated_at, Integration.expired_reason,
+                   Integration.updated_at])
+
+
 def replace_tags(row: Integration) -> None:
     IntegrationTag.delete().where(IntegrationTag.integration == row.id).execute()
     if row.tags:
