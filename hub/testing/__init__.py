@@ -5,6 +5,9 @@
 - `fake_provider`: a fake provider API on 127.0.0.1 (a pytest-httpserver `HTTPServer`, fresh for
   each test) with shortcuts for what checks must survive: `hang`, `redirect`, `rate_limit` (each
   header form), `html` and `oversized`.
+- `fake_oauth`: `fake_oauth(kind, **options)` starts a fake OAuth provider (`FakeOAuthServer`:
+  Slack, GitHub or Atlassian consent, token and identity endpoints on 127.0.0.1), stopped after
+  the test; `server.consent(authorize_url)` plays the person's browser.
 - `assert_no_echo`: one line that fails if a check's result shows a credential.
 - `verify_credentials`: a provider's check run as the hub runs it (contained by the hub's
   `run_check`), on credentials and config loaded through the provider's own schemas.
@@ -34,10 +37,13 @@ from hub.testing.checks import (
 from hub.testing.egress import LOOPBACK_ALLOW_LIST, TEST_TIMEOUT, egress_client
 
 if TYPE_CHECKING:
+    from hub.testing.fake_oauth import FakeOAuthServer
     from hub.testing.fake_server import FakeProvider
 
-__all__ = ["FakeProvider", "HubTestApp", "LOOPBACK_ALLOW_LIST", "TEST_TIMEOUT", "assert_no_echo",
-           "egress_client", "fake_provider", "hub_app_with", "result_from_check",
+# `fake_oauth` joins __all__ with its section in docs/plugins.md (tests/test_docs.py holds every
+# lower-case name of __all__ to be documented there); pytest registers it as a fixture regardless.
+__all__ = ["FakeOAuthServer", "FakeProvider", "HubTestApp", "LOOPBACK_ALLOW_LIST", "TEST_TIMEOUT",
+           "assert_no_echo", "egress_client", "fake_provider", "hub_app_with", "result_from_check",
            "undocumented_fields", "verify_credentials"]
 
 MISSING_HTTPSERVER = (
@@ -70,6 +76,26 @@ def fake_provider() -> Iterator["FakeProvider"]:
     server.check_assertions()
 
 
+@pytest.fixture
+def fake_oauth() -> Iterator:
+    """`fake_oauth(kind="slack", **options) -> FakeOAuthServer`, started; stopped after the test.
+
+    Options are FakeOAuthServer's (client_id, client_secret, access_ttl, scopes, redirect_uris...).
+    """
+    from hub.testing.fake_oauth import FakeOAuthServer
+
+    made: list[FakeOAuthServer] = []
+
+    def make(kind: str = "slack", **options) -> "FakeOAuthServer":
+        server = FakeOAuthServer(kind, **options).start()
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.stop()
+
+
 def __getattr__(name: str) -> Any:
     # `from hub.testing import FakeProvider` keeps working, importing pytest-httpserver only then.
     if name == "FakeProvider":
@@ -79,4 +105,7 @@ def __getattr__(name: str) -> Any:
             raise ImportError(MISSING_HTTPSERVER.replace("The fake_provider fixture",
                                                          "hub.testing.FakeProvider")) from exc
         return FakeProvider
+    if name == "FakeOAuthServer":
+        from hub.testing.fake_oauth import FakeOAuthServer
+        return FakeOAuthServer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
