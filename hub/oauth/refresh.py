@@ -132,8 +132,11 @@ def _refresh_locked(services: Services, principal: Principal, method: AuthMethod
     if effective_status(row) != "active":
         return Outcome(row)  # the door refuses it as it is (inactive, expired)
     current = open_credentials(services.keyring, row)
-    if current.get("access_token") != seen_token and not is_due(current, min_valid):
-        return Outcome(row)  # another reader refreshed it while this one waited for the lock
+    if current.get("access_token") != seen_token:
+        # Another reader refreshed it while this one waited for the lock: that token is the
+        # freshest the provider gives (it may live less than min_valid: tokens that short are
+        # not refreshed again and again).
+        return Outcome(row)
     if not force and not is_due(current, min_valid):
         return Outcome(row)
 
