@@ -135,6 +135,9 @@ def test_twenty_concurrent_reads_of_a_due_token_cause_one_refresh(hub, fake_oaut
     """Threads against one served app (each request its own thread and connection)."""
     server, integration_id = _connected(hub, fake_oauth, "jira")
     server.slow_token_endpoint(0.3)  # every reader arrives while the refresh is under way
+    # The connection's token lives 30 s (due for the default min_valid of 60); refreshed
+    # ones live an hour, so a reader that comes after the refresh has nothing to refresh.
+    server.access_ttl = 3600
     served = make_server("127.0.0.1", 0, hub.app, threaded=True)
     thread = threading.Thread(target=served.serve_forever, daemon=True)
     thread.start()
