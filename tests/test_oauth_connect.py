@@ -119,11 +119,14 @@ def test_return_to_outside_the_allowed_origins_is_never_followed(hub, fake_oauth
         assert "is connected" in done.get_data(as_text=True)
 
 
-def test_a_name_taken_is_a_409_before_consent_and_bad_input_is_a_400(hub, fake_oauth):
+def test_a_name_taken_by_a_pasted_token_is_a_409_before_consent_and_bad_input_a_400(hub, fake_oauth):
     server = fake_oauth("slack")
     make_oauth_app(hub, server, "slack")
     connect(hub, server, "slack", name="team")
-    taken = start(hub, "slack", name="team")
+    assert start(hub, "slack", name="team").status_code == 201  # connected again: new tokens
+    assert hub.call("POST", f"{PROJECT}/integrations", json={
+        "name": "pasted", "provider": "slack", "credentials": {"token": "xoxb-1"}}).status_code == 201
+    taken = start(hub, "slack", name="pasted")
     assert taken.status_code == 409 and taken.headers["Content-Type"] == "application/problem+json"
     assert start(hub, "slack", app="nope").status_code == 404
     unknown = start(hub, "linear")

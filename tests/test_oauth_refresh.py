@@ -78,6 +78,15 @@ def test_a_refused_refresh_expires_the_integration_and_the_door_says_to_connect_
     assert len(server.grants) == grants  # a spent grant is not tried again
     assert hub.call("GET", f"{PROJECT}/credentials").json["items"] == []
 
+    # Connecting it again (same provider and name) gives it new tokens: served again.
+    assert connect(hub, server, "jira") == integration_id
+    served = _door(hub, integration_id)
+    assert served.status_code == 200 and served.json["credentials"]["access_token"] in \
+        server.valid_access_tokens
+    assert hub.call("GET", f"{PROJECT}/integrations/{integration_id}").json["status"] == "active"
+    reconnected = events(hub, "integration.connect")[0]
+    assert reconnected["details"]["reconnected"] is True and reconnected["outcome"] == "success"
+
 
 def test_a_provider_outage_changes_nothing_and_answers_503(hub, fake_oauth):
     server, integration_id = _connected(hub, fake_oauth, "github")

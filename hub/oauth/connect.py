@@ -24,6 +24,7 @@ from hub.integrations.validation import NAME_RE, validate_against
 from hub.oauth import apps, tokens
 from hub.sdk import TokenRefusal
 from hub.services import Services
+from hub.storage.database import is_sqlite
 from hub.storage.models import ApiKey, Integration, OAuthPending, Project, database, new_id, utcnow
 from hub.tenancy import Principal, find_project
 from hub.tenancy import permissions as perms
@@ -58,10 +59,10 @@ def start(services: Services, principal: Principal, project_ref: str, data: dict
         raise invalid_field("oauth_app", f"OAuth app '{app.name}' is for '{app.provider}', not "
                                          f"'{provider.name}'.")
     # Said now rather than after the person has consented; the insert at the callback is still
-    # settled by the unique index.
-    if Integration.select().where((Integration.project == project.id)
-                                  & (Integration.provider == provider.name)
-                                  & (Integration.name == name)).exists():
+    # settled by the unique index. An OAuth integration of that name is connected again (new
+    # tokens, as its door's "Credentials expired" says to do); any other is in the way.
+    existing = _named(project.id, provider.name, name)
+    if existing is not None and existing.auth_type != method.id:
         raise store._name_taken(provider.name, name)
     return_to = data.get("return_to")
     if return_to is not None and apps.origin_of(return_to) is None:
@@ -190,25 +191,65 @@ def finish(services: Services, *, state: str | None, code: str | None, error: st
     if method.oauth.config_base_url and app.api_base_url:
         config[method.oauth.config_base_url] = app.api_base_url
     config = validate_against(provider.config_schema, config, "config")
+    result = run_for(services, provider, method.id, credentials, config)
+    details = {"provider": provider.name, "name": pending.name, "auth_type": method.id,
+               "oauth_app_id": app.id, "scopes": credentials.get("scopes"),
+               "verified": result["ok"]}
+    if _named(project.id, provider.name, pending.name) is not None:
+        row = _reconnect(services, principal, project, pending, method.id, credentials, config,
+                         result, details)
+        return _finished(pending, app, row, project, result)
     row = Integration(id=new_id(), org=pending.org_id, project=project.id, name=pending.name,
                       provider=provider.name, auth_type=method.id, config=config, tags=[],
                       status="active")
-    result = run_for(services, provider, method.id, credentials, config)
     apply_result(row, result)
     row.expires_at = None  # the access token's expiry is refreshed away, not the integration's
     store.insert(services.keyring, row, credentials, Conflict(
         f"A '{provider.name}' integration named '{row.name}' was created in the meantime; "
         "nothing was connected."),
-        lambda: store.record(principal, "integration.connect", row, project, {
-            "provider": row.provider, "name": row.name, "auth_type": row.auth_type,
-            "oauth_app_id": app.id, "scopes": credentials.get("scopes"),
-            "verified": result["ok"]}))
+        lambda: store.record(principal, "integration.connect", row, project, details))
+    return _finished(pending, app, row, project, result)
+
+
+def _finished(pending: OAuthPending, app, row: Integration, project: Project,
+              result: dict) -> Finished:
     redirect_to = None
     if pending.return_to and apps.origin_of(pending.return_to) in (app.redirect_origins or []):
         separator = "&" if "?" in pending.return_to else "?"
         redirect_to = f"{pending.return_to}{separator}integration_id={row.id}"
     return Finished(integration_id=row.id, name=row.name, provider=row.provider,
                     project=project.handle, redirect_to=redirect_to, verified=result["ok"])
+
+
+def _named(project_id: str, provider: str, name: str, *, for_update: bool = False):
+    query = Integration.select().where((Integration.project == project_id)
+                                       & (Integration.provider == provider)
+                                       & (Integration.name == name))
+    if for_update and not is_sqlite(database.obj):  # SQLite: BEGIN IMMEDIATE holds the lock
+        query = query.for_update()
+    return query.first()
+
+
+def _reconnect(services: Services, principal: Principal, project: Project, pending: OAuthPending,
+               auth_type: str, credentials: dict, config: dict, result: dict,
+               details: dict) -> Integration:
+    """New tokens for an existing integration of that name (an expired connection, new scopes);
+    one that is not an OAuth integration is left alone."""
+    with database.atomic():
+        row = _named(project.id, pending.provider, pending.name, for_update=True)
+        if row is None or row.auth_type != auth_type:
+            raise CallbackRefused(f"A '{pending.provider}' integration named '{pending.name}' "
+                                  "that is not an OAuth connection exists in this project; "
+                                  "nothing was connected.", status=409)
+        store.replace_credentials(services.keyring, row, credentials)  # clears expired_reason
+        row.config = config
+        apply_result(row, result)
+        row.expires_at = None
+        row.save(only=[Integration.config, Integration.last_verification,
+                       Integration.expires_at, Integration.expired_reason])
+        store.record(principal, "integration.connect", row, project,
+                     details | {"reconnected": True})
+    return row
 
 
 def _consume(state: str) -> OAuthPending | None:

@@ -193,11 +193,15 @@ class OAuthCredentials(Schema):
     refresh_token = fields.String(allow_none=True, metadata={
         "secret": True, "display_name": "Refresh token", "ui_hint": "password",
         "description": "Spent and replaced on every refresh when the provider rotates them."})
-    token_type = fields.String(load_default="bearer")
+    token_type = fields.String(load_default="bearer", metadata={
+        "display_name": "Token type", "description": "As the token endpoint said (bearer, bot)."})
     expires_at = fields.String(allow_none=True, metadata={
+        "display_name": "Access token expiry",
         "description": "When the access token expires (ISO 8601, UTC); absent: it does not."})
-    scopes = fields.List(fields.String(), load_default=list)
+    scopes = fields.List(fields.String(), load_default=list, metadata={
+        "display_name": "Scopes", "description": "What the provider granted."})
     oauth_app_id = fields.String(allow_none=True, metadata={
+        "display_name": "OAuth app",
         "description": "The OAuth app (client registration) that refreshes it."})
 
 

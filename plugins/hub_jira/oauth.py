@@ -63,8 +63,11 @@ OAUTH_CHECK = dataclasses.replace(myself_check(
 class JiraOAuthCredentials(OAuthCredentials):
     """The OAuth credentials and the site the token reaches (found after the exchange)."""
 
-    cloud_id = fields.String(metadata={"description": "The Jira Cloud site's cloud id."})
-    site_url = fields.String(metadata={"description": "The site, e.g. https://acme.atlassian.net."})
+    cloud_id = fields.String(metadata={"display_name": "Cloud id",
+                                       "description": "The Jira Cloud site's cloud id."})
+    site_url = fields.String(metadata={"display_name": "Site",
+                                       "description": "The site, e.g. https://acme.atlassian.net."})
     api_url = fields.String(metadata={
-        "host": True, "description": "Where the hub calls the site's API: "
-                                     "https://api.atlassian.com/ex/jira/{cloud_id}."})
+        "host": True, "display_name": "API URL",
+        "description": "Where the hub calls the site's API: "
+                       "https://api.atlassian.com/ex/jira/{cloud_id}."})
