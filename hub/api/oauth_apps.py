@@ -35,9 +35,11 @@ class OAuthAppUpdateSchema(ma.Schema):
                                       validate=ma.validate.Length(max=20), metadata={
                                           "description": "Origins (scheme://host[:port]) that a "
                                                          "connection's return_to may go to."})
-    authorize_url = ma.fields.String(**_URL, metadata={"description": "Authorization endpoint." + _URL_DOC})
+    authorize_url = ma.fields.String(**_URL, metadata={
+        "description": "Authorization endpoint." + _URL_DOC})
     token_url = ma.fields.String(**_URL, metadata={"description": "Token endpoint." + _URL_DOC})
-    api_base_url = ma.fields.String(**_URL, metadata={"description": "The provider's API." + _URL_DOC})
+    api_base_url = ma.fields.String(**_URL, metadata={
+        "description": "The provider's API." + _URL_DOC})
 
 
 class OAuthAppCreateSchema(OAuthAppUpdateSchema):

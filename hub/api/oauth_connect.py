@@ -25,7 +25,8 @@ blp = Blueprint("oauth_connect", __name__,
 
 
 class ConnectSchema(ma.Schema):
-    provider = ma.fields.String(required=True, metadata={"description": "A provider that declares OAuth."})
+    provider = ma.fields.String(required=True, metadata={
+        "description": "A provider that declares OAuth."})
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100), metadata={
         "description": "The integration's name; (provider, name) must be free in the project."})
     oauth_app = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100),

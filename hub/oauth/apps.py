@@ -41,7 +41,8 @@ def oauth_method(provider: Provider) -> AuthMethod | None:
     return next((m for m in provider.auth_methods if m.oauth is not None), None)
 
 
-def oauth_provider(registry: ProviderRegistry, name: str, field: str = "provider") -> tuple[Provider, AuthMethod]:
+def oauth_provider(registry: ProviderRegistry, name: str,
+                   field: str = "provider") -> tuple[Provider, AuthMethod]:
     provider = registry.get(name)
     if provider is None:
         known = ", ".join(registry.names()) or "none are loaded"
@@ -93,7 +94,8 @@ def _origins(values: list[str]) -> list[str]:
     for index, value in enumerate(values):
         origin = origin_of(value)
         if origin is None or value.rstrip("/") != origin and urlsplit(value).path not in ("", "/"):
-            raise invalid_field(f"redirect_origins.{index}", "Give an origin: scheme://host[:port], "
+            raise invalid_field(f"redirect_origins.{index}", "Give an origin: "
+                                                             "scheme://host[:port], "
                                                              "with no path, e.g. https://app.example.com.")
         if origin not in origins:
             origins.append(origin)

@@ -161,8 +161,9 @@ def finish(services: Services, *, state: str | None, code: str | None, error: st
         refuse("failed", "The OAuth app of this connection was deleted.", {"reason": "app_deleted"})
     endpoints = apps.endpoints(services.keyring, app, method.oauth)
     try:
-        verifier = services.keyring.open_sealed(pending.verifier_key_id, pending.verifier_ciphertext,
-                                                pending.sealed_aad()).decode("ascii")
+        verifier = services.keyring.open_sealed(
+            pending.verifier_key_id, pending.verifier_ciphertext,
+            pending.sealed_aad()).decode("ascii")
     except DecryptionFailed:
         refuse("failed", "The pending connection does not open: start again.",
                {"reason": "corrupted"})

@@ -215,7 +215,8 @@ def due_rows(services: Services, project_ids: Iterable[str] | None, within: floa
 
 def refresh_due(services: Services, principal_of_org: Callable[[str], Principal],
                 project_ids: Iterable[str] | None, within: float,
-                progress: Callable[[int, int, BulkOutcome], None] | None = None) -> list[BulkOutcome]:
+                progress: Callable[[int, int, BulkOutcome], None] | None = None,
+                ) -> list[BulkOutcome]:
     """Refresh every OAuth integration due within `within` seconds (`hub integrations refresh`).
 
     :param principal_of_org: the actor of each org's events (the CLI's operator).

@@ -3,7 +3,8 @@ client protocol and helpers for reading provider answers.
 
 Owns: `Provider`, `AuthMethod`, `VerificationResult`, `VerifyError`, `ERROR_CODES`, `HttpClient`,
 `HttpResponse`, `retry_after`, the OAuth declaration (`OAuth`, `OAuthCredentials`,
-`OAuthToken`, `TokenRefusal`, `token_answer`, from `hub.sdk.oauth`), and the declarative check (`HttpCheck` and its parts, from
+`OAuthToken`, `TokenRefusal`, `token_answer`, from `hub.sdk.oauth`), and the declarative check
+(`HttpCheck` and its parts, from
 `hub.sdk.checks`). May import: `hub.egress` (for `EgressError`) and nothing else of the
 hub, so a plugin that imports it pulls in no Flask and no database.
 """
@@ -29,6 +30,6 @@ from hub.sdk.results import ERROR_CODES, VerificationResult, VerifyError
 
 __all__ = ["AuthMethod", "Basic", "BaseUrl", "Bearer", "EgressError", "ERROR_CODES", "ErrorRule",
            "Expiry", "Header", "HttpCheck", "HttpClient", "HttpResponse", "Identity", "JsonBody",
-           "OAuth", "OAuthCredentials", "OAuthToken", "Provider", "Query", "RateLimit", "Scopes", "UnknownAuthMethod", "VerificationResult",
-           "TokenRefusal", "VerifyError", "VerifyFunction", "checks_verify", "retry_after",
-           "token_answer"]
+           "OAuth", "OAuthCredentials", "OAuthToken", "Provider", "Query", "RateLimit", "Scopes",
+           "TokenRefusal", "UnknownAuthMethod", "VerificationResult", "VerifyError",
+           "VerifyFunction", "checks_verify", "retry_after", "token_answer"]

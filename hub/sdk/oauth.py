@@ -113,7 +113,8 @@ def token_answer(*, ok_path: str | None = None, scope_separator: str = " ",
         refused = (ok_path is not None and document.get(ok_path) is not True) or bool(error) \
             or not isinstance(document.get("access_token"), str)
         if refused or status >= 400:
-            code = error if isinstance(error, str) and _IDENTIFIER.match(error) else f"http_{status}"
+            named = isinstance(error, str) and _IDENTIFIER.match(error)
+            code = error if named else f"http_{status}"
             passing = status >= 500 or code in passing_errors or status == 429
             return TokenRefusal(code, f"{name} refused the token request ({code}).",
                                 spent=not passing)
@@ -165,7 +166,8 @@ class OAuth:
     token_headers: Mapping[str, str] = dataclasses.field(
         default_factory=lambda: {"Accept": "application/json"})
     read_token: TokenReader = dataclasses.field(default_factory=token_answer)
-    after_exchange: Callable[[OAuthToken, str, Any], "Mapping[str, Any] | TokenRefusal"] | None = None
+    after_exchange: Callable[[OAuthToken, str, Any],
+                             "Mapping[str, Any] | TokenRefusal"] | None = None
     config_base_url: str | None = "api_base_url"
 
     def __hash__(self) -> int:
