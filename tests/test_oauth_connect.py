@@ -145,3 +145,14 @@ def test_a_code_the_provider_refuses_creates_nothing(hub, fake_oauth):
     assert event["outcome"] == "failed" and event["details"]["reason"] == server.grants[0]["error"]
     with hub.app.app_context():
         assert Integration.select().count() == 0
+
+
+def test_the_egress_policy_guards_the_token_endpoint(hub, fake_oauth):
+    server = fake_oauth("slack")
+    make_oauth_app(hub, server, "slack", token_url="http://169.254.169.254/api/oauth.v2.access")
+    resp = callback(hub, server.consent(start(hub, "slack").json["authorize_url"]))
+    assert resp.status_code == 502 and "metadata" in resp.get_data(as_text=True)
+    event = events(hub, "integration.connect")[0]
+    assert event["outcome"] == "failed" and event["details"]["reason"] == "blocked_address"
+    with hub.app.app_context():
+        assert Integration.select().count() == 0
