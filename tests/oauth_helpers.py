@@ -2,7 +2,13 @@
 the fake's consent page, and the hub's callback."""
 from __future__ import annotations
 
+import contextlib
+import threading
+import urllib.error
+import urllib.request
 from urllib.parse import parse_qs, urlsplit
+
+from werkzeug.serving import make_server
 
 PROJECT = "/v1/projects/payments"
 KINDS = {"slack": "slack", "github": "github", "jira": "atlassian"}  # hub provider -> fake kind
@@ -48,3 +54,27 @@ def events(hub, action: str | None = None) -> list[dict]:
     resp = hub.call("GET", f"{PROJECT}/audit-events{query}")
     assert resp.status_code == 200, resp.json
     return resp.json["items"]
+
+
+@contextlib.contextmanager
+def served(app):
+    """The app served on 127.0.0.1 by a threaded werkzeug server: each request its own thread
+    (and database connection), as concurrent clients reach a real hub."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def get(url: str, secret: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {secret}"}
+                                     if secret else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()

@@ -1,6 +1,8 @@
 """Connecting integrations by OAuth consent, against fake Slack, GitHub and Atlassian servers on
 loopback, on SQLite and PostgreSQL: the whole flow per provider, and every way a callback can
 fail creating nothing."""
+import concurrent.futures
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,7 +15,9 @@ from tests.oauth_helpers import (
     callback,
     connect,
     events,
+    get,
     make_oauth_app,
+    served,
     start,
 )
 
@@ -156,3 +160,21 @@ def test_the_egress_policy_guards_the_token_endpoint(hub, fake_oauth):
     assert event["outcome"] == "failed" and event["details"]["reason"] == "blocked_address"
     with hub.app.app_context():
         assert Integration.select().count() == 0
+
+
+def test_concurrent_callbacks_with_one_state_connect_once(hub, fake_oauth):
+    server = fake_oauth("github")
+    make_oauth_app(hub, server, "github")
+    location = urlsplit(server.consent(start(hub, "github").json["authorize_url"]))
+    barrier = threading.Barrier(8)
+
+    def call(base):
+        barrier.wait()
+        return get(f"{base}{location.path}?{location.query}")[0]
+
+    with served(hub.app) as base, concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(call, [base] * 8))
+    assert statuses == [200] + [400] * 7
+    assert [g["grant_type"] for g in server.grants] == ["authorization_code"]
+    with hub.app.app_context():
+        assert Integration.select().count() == 1

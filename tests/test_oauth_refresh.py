@@ -6,12 +6,11 @@ import json
 import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.oauth_helpers import KINDS, PROJECT, connect, events, make_oauth_app
+from tests.oauth_helpers import KINDS, PROJECT, connect, events, get, make_oauth_app, served
 
 
-def _door(hub, integration_id, min_valid=None, client=None):
+def _door(hub, integration_id, min_valid=None):
     query = f"?min_valid={min_valid}" if min_valid is not None else ""
     return hub.call("GET", f"{PROJECT}/integrations/{integration_id}/credentials{query}")
 
@@ -147,31 +146,16 @@ def test_twenty_concurrent_reads_of_a_due_token_cause_one_refresh(hub, fake_oaut
     # The connection's token lives 30 s (due for the default min_valid of 60); refreshed
     # ones live an hour, so a reader that comes after the refresh has nothing to refresh.
     server.access_ttl = 3600
-    served = make_server("127.0.0.1", 0, hub.app, threaded=True)
-    thread = threading.Thread(target=served.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{served.server_port}"
-    import urllib.request
-
-    def read(_):
-        request = urllib.request.Request(
-            f"{base}{PROJECT}/integrations/{integration_id}/credentials",
-            headers={"Authorization": f"Bearer {hub.owner_secret}"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())["credentials"]["access_token"]
-
     barrier = threading.Barrier(20)
 
-    def at_once(i):
+    def read(base):
         barrier.wait()
-        return read(i)
+        status, body = get(f"{base}{PROJECT}/integrations/{integration_id}/credentials",
+                           hub.owner_secret)
+        return status, json.loads(body)["credentials"]["access_token"]
 
-    try:
-        with concurrent.futures.ThreadPoolExecutor(20) as pool:
-            results = list(pool.map(at_once, range(20)))
-    finally:
-        served.shutdown()
-        thread.join()
+    with served(hub.app) as base, concurrent.futures.ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(read, [base] * 20))
     assert [status for status, _ in results] == [200] * 20
     tokens = {token for _, token in results}
     assert len(tokens) == 1 and tokens <= server.valid_access_tokens
