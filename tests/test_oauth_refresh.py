@@ -162,3 +162,10 @@ def test_twenty_concurrent_reads_of_a_due_token_cause_one_refresh(hub, fake_oaut
     assert server.refresh_grants == 1
     assert [g["grant_type"] for g in server.grants].count("refresh_token") == 1
     assert len(events(hub, "integration.refresh")) == 1
+
+
+def test_an_oauth_connection_cannot_be_copied(hub, fake_oauth):
+    _, integration_id = _connected(hub, fake_oauth, "slack", access_ttl=7200)
+    resp = hub.call("POST", f"{PROJECT}/integrations/copy", json={
+        "source_project_id": "payments", "source_integration_id": integration_id, "name": "twin"})
+    assert resp.status_code == 400 and "source_integration_id" in resp.json["errors"]
