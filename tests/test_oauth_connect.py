@@ -178,3 +178,25 @@ def test_concurrent_callbacks_with_one_state_connect_once(hub, fake_oauth):
     assert [g["grant_type"] for g in server.grants] == ["authorization_code"]
     with hub.app.app_context():
         assert Integration.select().count() == 1
+
+
+def test_the_callback_address_is_hub_public_url(make_app, migrated_database_url, fake_oauth):
+    from hub import bootstrap
+    from hub.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="HUB_PUBLIC_URL"):
+        make_app(DATABASE_URL=migrated_database_url, PUBLIC_URL="ftp://hub.example.com")
+    app = make_app(DATABASE_URL=migrated_database_url, PLUGINS_ENTRYPOINTS=True,
+                   VERIFY_ALLOW_HOSTS="127.0.0.1", PUBLIC_URL="https://hub.example.com/base/")
+    with app.app_context(), app.extensions["hub.db"].connection_context():
+        secret = bootstrap.initialize(app.config, app.extensions["hub.db"], "acme", "payments").secret
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    server = fake_oauth("slack")
+    assert client.post("/v1/oauth-apps", headers=headers, json={
+        "provider": "slack", "name": "main", "client_id": "cid", "client_secret": "csecret",
+        "authorize_url": server.authorize_url}).status_code == 201
+    started = client.post(f"{PROJECT}/integrations:connect", headers=headers, json={
+        "provider": "slack", "name": "team", "oauth_app": "main"})
+    assert parse_qs(urlsplit(started.json["authorize_url"]).query)["redirect_uri"] == [
+        "https://hub.example.com/base/v1/oauth/callback"]
