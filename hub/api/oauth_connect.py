@@ -12,10 +12,11 @@ from flask import current_app, g, make_response, redirect
 from flask.views import MethodView
 
 from hub import settings
-from hub.api import context
+from hub.api import context, problems
 from hub.api.blueprint import Blueprint
 from hub.api.fields import Timestamp
 from hub.api.integrations import IntegrationSchema
+from hub.errors import HubError
 from hub.integrations import records
 from hub.oauth import connect, refresh
 
@@ -86,6 +87,12 @@ class Callback(MethodView):
                 request_id=g.get("request_id"), client_ip=context.client_ip())
         except connect.CallbackRefused as refused:
             return _page(refused.status, "Not connected", refused.reason)
+        except HubError as error:  # a person reads this page: HTML, not problem+json
+            status = next((code for cls, code in problems.STATUS.items()
+                           if isinstance(error, cls)), 500)
+            if status >= 500:
+                raise
+            return _page(status, "Not connected", error.detail)
         if finished.redirect_to:
             response = redirect(finished.redirect_to, 303)
             return _private(response)
