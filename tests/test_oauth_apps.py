@@ -90,4 +90,7 @@ def test_the_client_secret_is_sealed_and_rewrapped(hub):
 @pytest.mark.parametrize("provider", ["slack", "github", "jira"])
 def test_the_built_in_providers_declare_oauth(hub, provider):
     described = hub.call("GET", f"/v1/providers/{provider}").json
-    assert "oauth" in [m["id"] for m in described["auth_methods"]]
+    method = next(m for m in described["auth_methods"] if m["id"] == "oauth")
+    assert set(method["oauth"]["default_scopes"]) <= set(method["oauth"]["scopes"])
+    assert method["credentials_schema"]["properties"]["access_token"]["writeOnly"] is True
+    assert all("oauth" not in m for m in described["auth_methods"] if m["id"] != "oauth")
