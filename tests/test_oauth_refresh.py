@@ -2,6 +2,7 @@
 out a token valid for `min_valid` seconds, one refresh grant serves every concurrent reader, a
 refused refresh expires the integration, and `:refresh` and `hub integrations refresh` force it."""
 import concurrent.futures
+import datetime
 import json
 import threading
 
@@ -169,3 +170,16 @@ def test_an_oauth_connection_cannot_be_copied(hub, fake_oauth):
     resp = hub.call("POST", f"{PROJECT}/integrations/copy", json={
         "source_project_id": "payments", "source_integration_id": integration_id, "name": "twin"})
     assert resp.status_code == 400 and "source_integration_id" in resp.json["errors"]
+
+
+def test_without_a_refresh_token_a_working_token_is_served_and_kept(hub, fake_oauth):
+    # Pasted OAuth credentials without a refresh token, valid ten more seconds.
+    soon = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=10))
+    made = hub.call("POST", f"{PROJECT}/integrations", json={
+        "name": "pasted", "provider": "slack", "auth_type": "oauth", "credentials": {
+            "access_token": "xoxe.xoxb-pasted", "expires_at": soon.isoformat()}}).json
+    served = _door(hub, made["id"])  # due for min_valid=60, but nothing to refresh with
+    assert served.status_code == 200 and served.json["credentials"]["access_token"] == "xoxe.xoxb-pasted"
+    forced = hub.call("POST", f"{PROJECT}/integrations/{made['id']}:refresh")
+    assert forced.status_code == 409 and forced.json["title"] == "Nothing to refresh"
+    assert hub.call("GET", f"{PROJECT}/integrations/{made['id']}").json["status"] == "active"

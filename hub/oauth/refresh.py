@@ -140,6 +140,16 @@ def _refresh_locked(services: Services, principal: Principal, method: AuthMethod
     if not force and not is_due(current, min_valid):
         return Outcome(row)
 
+    if not current.get("refresh_token") and not is_due(current, 0):
+        # Nothing to refresh with, and the token still works: it is served as it is (a forced
+        # refresh says so); only once it has expired is the integration expired.
+        if force:
+            return Outcome(row, error=Conflict(
+                f"The provider issued no refresh token for integration '{row.name}': there is "
+                "nothing to refresh with until its access token expires; connect it again for "
+                "new tokens.", title="Nothing to refresh"))
+        return Outcome(row)
+
     def event(outcome: str, details: dict) -> None:
         audit.record(principal, "integration.refresh", target_type="integration",
                      target_id=row.id, project=project, outcome=outcome,
