@@ -23,13 +23,18 @@ from hub.sdk import (
     HttpResponse,
     Identity,
     JsonBody,
+    OAuth,
+    OAuthCredentials,
+    OAuthToken,
     Provider,
     Query,
     RateLimit,
     Scopes,
+    TokenRefusal,
     VerificationResult,
     VerifyError,
     retry_after,
+    token_answer,
 )
 
 try:
@@ -39,8 +44,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = ["ERROR_CODES", "AuthMethod", "Basic", "BaseUrl", "Bearer", "EgressError", "ErrorRule",
            "Expiry", "Header", "HttpCheck", "HttpClient", "HttpResponse", "Identity", "JsonBody",
-           "Provider", "Query", "RateLimit", "Scopes", "VerificationResult", "VerifyError",
-           "__version__", "create_app", "hookimpl", "retry_after"]
+           "OAuth", "OAuthCredentials", "OAuthToken", "Provider", "Query", "RateLimit", "Scopes",
+           "TokenRefusal", "VerificationResult", "VerifyError", "__version__", "create_app",
+           "hookimpl", "retry_after", "token_answer"]
 
 
 def create_app(config=None):

@@ -23,6 +23,11 @@ def hub_register_providers(register):
     two other plugins both declare is served by neither. Call ``register`` rather than returning
     anything.
 
+    A provider whose users connect by consent declares an auth method with
+    ``oauth=hub.sdk.OAuth(...)`` (its endpoints, scopes, client authentication, how to read the
+    token answer, an optional post-exchange step); the hub then runs the OAuth flow for it and
+    refreshes its tokens (docs/plugins.md, "OAuth").
+
     :param register: call ``register(provider)`` once per :class:`hub.sdk.Provider`.
     :return: nothing.
     """

@@ -25,6 +25,9 @@ class Services:
     # Where checks run: the API's bounded pool (hub.verification.pool.CheckPool); None runs them
     # on the calling thread (the CLI, whose bulk run has its own pool).
     check_pool: Any = None
+    # prepare_stored(services, principal, row, project) -> row: run before a check of stored
+    # credentials (the API and CLI pass hub.oauth.refresh.before_check: a fresh OAuth token).
+    prepare_stored: Callable[..., Any] | None = None
 
 
 def make_http_client(timeout: float, allow_hosts_text: str | None) -> HttpClient:
@@ -42,7 +45,9 @@ def http_client_from_settings(settings: Mapping[str, Any]) -> HttpClient:
 
 
 def build_services(keyring, providers: ProviderRegistry, settings: Mapping[str, Any],
-                   check_pool: Any = None) -> Services:
+                   check_pool: Any = None,
+                   prepare_stored: Callable[..., Any] | None = None) -> Services:
     settings = dict(settings)  # a snapshot: checks may run on threads outside any app context
     return Services(keyring=keyring, providers=providers,
-                    http_client=lambda: http_client_from_settings(settings), check_pool=check_pool)
+                    http_client=lambda: http_client_from_settings(settings), check_pool=check_pool,
+                    prepare_stored=prepare_stored)

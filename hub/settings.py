@@ -8,6 +8,7 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from hub.egress import AllowList
 from hub.errors import SettingsError
@@ -26,10 +27,11 @@ DEFAULTS = {
     "SQLITE_BUSY_TIMEOUT": 10,  # seconds a writer waits for SQLite's write lock
     "METRICS": False,  # GET /metrics (Prometheus), without a key; off: it is a 404
     "TRUSTED_PROXIES": "",  # whose X-Forwarded-For is believed: a count, or CIDRs; empty: none
+    "PUBLIC_URL": "http://127.0.0.1:8080",  # where browsers reach the hub (OAuth redirects)
 }
 
 __all__ = ["DEFAULTS", "SettingsError", "instance_path", "allow_hosts_text", "load_settings", "problems",
-           "trusted_proxies", "verify_timeout", "verify_limit"]
+           "public_url", "trusted_proxies", "verify_timeout", "verify_limit"]
 
 # What a check's settings may be. A timeout is how long a request waits for a check (and how long
 # a slot of the org's checks stays taken), so it is capped; the counts bound threads and leases.
@@ -79,6 +81,10 @@ def problems(settings: Mapping[str, Any]) -> str | None:
         trusted_proxies(settings)
     except ValueError as exc:
         return str(exc)
+    try:
+        public_url(settings)
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
@@ -113,6 +119,21 @@ def verify_limit(settings: Mapping[str, Any], name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"HUB_{name} must be a whole number from {low} to {high}, not {value!r}.")
     return value
+
+
+def public_url(settings: Mapping[str, Any]) -> str:
+    """HUB_PUBLIC_URL without a trailing slash: where people's browsers reach the hub (the OAuth
+    callback is HUB_PUBLIC_URL + /v1/oauth/callback).
+
+    :raises ValueError: not an http(s) URL without query or fragment; the message names it.
+    """
+    value = str(settings.get("PUBLIC_URL") or DEFAULTS["PUBLIC_URL"]).strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment \
+            or "@" in parts.netloc:
+        raise ValueError(f"HUB_PUBLIC_URL must be an http(s) URL such as https://hub.example.com "
+                         f"(no query, no user name), not {value!r}.")
+    return value.rstrip("/")
 
 
 _TRUSTED_PROXIES_USAGE = ("HUB_TRUSTED_PROXIES must be a count of proxies in front of the hub (such "

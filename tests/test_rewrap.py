@@ -165,7 +165,8 @@ def test_rewrap_then_status_shows_nothing_on_the_old_key_then_retire(hub):
     assert body["primary"] == new and body["rewrapped"] == 4 and body["skipped"] == 0
     assert body["failed"] == [] and body["remaining"] == {} and body["from_keys"] == {old: 4}
     assert {(c["table"], c["column"], c["rewrapped"]) for c in body["columns"]} == {
-        ("integration", "credentials", 2), ("secret_version", "values", 2)}
+        ("integration", "credentials", 2), ("secret_version", "values", 2),
+        ("oauth_app", "client_secret", 0), ("oauth_pending", "verifier", 0)}
     assert "[4/4]" in result.stderr  # one progress line per batch (piped: plain lines)
     keys = status(hub)
     assert keys[old]["ciphertexts"] == 0 and keys[new]["ciphertexts"] == 4

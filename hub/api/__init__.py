@@ -23,6 +23,8 @@ from hub.api import (
     input_guard,
     integrations,
     metrics,
+    oauth_apps,
+    oauth_connect,
     org_integrations,
     problems,
     projects,
@@ -32,7 +34,8 @@ from hub.api import (
 from hub.verification.pool import pool_from_settings
 
 RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp,
-             org_integrations.blp, credentials.blp, secrets.blp, audit.blp]
+             org_integrations.blp, credentials.blp, secrets.blp, audit.blp, oauth_apps.blp,
+             oauth_connect.blp]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 

@@ -8,6 +8,7 @@ import logging
 from flask import current_app, g, request
 
 from hub import settings
+from hub.oauth import refresh
 from hub.services import build_services
 from hub.tenancy import Principal, authenticate
 
@@ -24,9 +25,11 @@ def providers():
 
 
 def integration_services():
-    # Checks that requests start run in the app's bounded pool, never on the request thread.
+    # Checks that requests start run in the app's bounded pool, never on the request thread;
+    # checks of stored OAuth credentials refresh a token that is due first.
     return build_services(keyring(), providers(), current_app.config,
-                          check_pool=current_app.extensions["hub.check_pool"])
+                          check_pool=current_app.extensions["hub.check_pool"],
+                          prepare_stored=refresh.before_check)
 
 
 def principal() -> Principal:

@@ -7,6 +7,7 @@ from hub.api import context
 from hub.api.blueprint import Blueprint
 from hub.api.fields import PageArgs, page_schema
 from hub.integrations import door
+from hub.oauth import refresh
 
 blp = Blueprint("credentials", __name__, url_prefix="/v1/projects/<project>",
                 description="The audited door: decrypted credentials for keys with credentials:read. "
@@ -31,17 +32,39 @@ class CredentialsSchema(ma.Schema):
         "description": "The decrypted credentials, as the provider's schema for auth_type has them."})
 
 
+_MIN_VALID = ma.fields.Integer(
+    load_default=refresh.DEFAULT_MIN_VALID,
+    validate=ma.validate.Range(min=0, max=refresh.MAX_MIN_VALID), metadata={
+        "description": "OAuth integrations: the access token returned stays valid at least this "
+                       "many seconds (refreshed first if it would not)."})
+
+
+class FreshnessArgs(ma.Schema):
+    min_valid = _MIN_VALID
+
+
 class CredentialsArgs(PageArgs):
     provider = ma.fields.String()
+    min_valid = _MIN_VALID
+
+
+def _refresher(min_valid: int):
+    """What the door calls to make an OAuth token fresh before serving it."""
+    services = context.integration_services()
+    return lambda principal, row, project: refresh.fresh_or_raise(
+        services, principal, row, project, min_valid=min_valid)
 
 
 @blp.route("/integrations/<integration_id>/credentials")
 class IntegrationCredentials(MethodView):
+    @blp.arguments(FreshnessArgs, location="query")
     @blp.response(200, CredentialsSchema)
-    def get(self, project, integration_id):
+    def get(self, args, project, integration_id):
         """Read one integration's decrypted credentials (credentials:read; audited; 409 when it
-        is inactive or expired)."""
-        return door.read_one(context.keyring(), context.principal(), project, integration_id)
+        is inactive or expired). An OAuth access token is refreshed first if it would expire
+        within `min_valid` seconds."""
+        return door.read_one(context.keyring(), context.principal(), project, integration_id,
+                             refresh=_refresher(args["min_valid"]))
 
 
 @blp.route("/credentials")
@@ -52,4 +75,5 @@ class ProjectCredentials(MethodView):
         """The decrypted credentials of every active integration of the project, paged
         (credentials:read; each read audited)."""
         return door.read_page(context.keyring(), context.principal(), project,
-                              provider=args.get("provider"), limit=args["limit"], cursor=args["cursor"])
+                              provider=args.get("provider"), limit=args["limit"], cursor=args["cursor"],
+                              refresh=_refresher(args["min_valid"]))

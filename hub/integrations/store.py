@@ -32,6 +32,18 @@ def _seal_credentials(keyring, row: Integration, credentials: dict) -> None:
     row.credentials_updated_at = utcnow()
 
 
+def replace_credentials(keyring, row: Integration, credentials: dict) -> None:
+    """Reseal a stored row's credentials and save them, in the caller's transaction (an OAuth
+    refresh or reconnection: hub/oauth/)."""
+    _seal_credentials(keyring, row, credentials)
+    row.expired_reason = None
+    row.updated_at = utcnow()
+    row.save(only=[Integration.credentials_key_id, Integration.credentials_ciphertext,
+                   Integration.credential_fields, Integration.fingerprint,
+                   Integration.credentials_updated_at, Integration.expired_reason,
+                   Integration.updated_at])
+
+
 def replace_tags(row: Integration) -> None:
     IntegrationTag.delete().where(IntegrationTag.integration == row.id).execute()
     if row.tags:
@@ -175,6 +187,14 @@ def copy(services: Services, principal: Principal, project_ref: str, source_proj
     if source_project.org_id != project.org_id:
         raise NotFound(f"No project '{source_project_ref}' that this key can see.")
     source = find_in_project(source_project, source_integration_id)
+    provider = services.providers.get(source.provider)
+    method = provider.auth_method(source.auth_type) if provider is not None else None
+    if method is not None and method.oauth is not None:
+        # Two integrations holding one rotating refresh token: the first refresh would spend it
+        # for the other, which would then read expired.
+        raise invalid_field("source_integration_id", "An OAuth connection cannot be copied (its "
+                                                     "refresh token rotates): connect the "
+                                                     "provider in this project instead.")
     credentials = open_credentials(services.keyring, source)
     row = Integration(
         id=new_id(), org=project.org_id, project=project.id, name=name or source.name,

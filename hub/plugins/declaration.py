@@ -10,6 +10,7 @@ import marshmallow
 from hub.plugins.describe import describe_provider
 from hub.sdk import AuthMethod, Provider
 from hub.sdk.checks import http_check_problems
+from hub.sdk.oauth import oauth_problems
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")  # provider names and auth method ids
 
@@ -117,6 +118,9 @@ def _auth_method_problems(methods) -> list[str]:
         if not _is_schema_class(method.credentials_schema):
             problems.append(f"auth method {method.id!r}: credentials_schema must be a marshmallow "
                             f"Schema class, not {_describe(method.credentials_schema)}")
+        if method.oauth is not None:
+            problems += [f"auth method {method.id!r}: {problem}"
+                         for problem in oauth_problems(method.oauth)]
     defaults = [m.id for m in methods if isinstance(m, AuthMethod) and m.default]
     if len(defaults) > 1:
         problems.append(f"auth methods {', '.join(map(repr, defaults))} are all marked default=True;"

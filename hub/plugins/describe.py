@@ -186,9 +186,18 @@ def describe_provider(provider: Provider) -> dict[str, Any]:
                 "description": method.description,
                 "default": method.id == default_id,
                 "credentials_schema": json_schema(method.credentials_schema),
-            }
+            } | _oauth_description(method)
             for method in provider.auth_methods
         ],
         "config_schema": json_schema(provider.config_schema),
         "config_metadata": config_metadata(provider),
     }
+
+
+def _oauth_description(method) -> dict[str, Any]:
+    """An OAuth method's scope vocabulary and defaults, for a UI that offers them when connecting
+    (`POST .../integrations:connect`); nothing for other methods."""
+    if getattr(method, "oauth", None) is None:
+        return {}
+    return {"oauth": {"scopes": dict(method.oauth.scopes),
+                      "default_scopes": list(method.oauth.default_scopes)}}

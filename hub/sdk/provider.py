@@ -24,6 +24,7 @@ import marshmallow
 
 from hub.sdk.checks import HttpCheck, checks_verify
 from hub.sdk.http import HttpClient
+from hub.sdk.oauth import OAuth
 from hub.sdk.results import VerificationResult
 
 
@@ -42,6 +43,9 @@ class AuthMethod:
     default: bool = False
     # The declarative check of this method (hub.sdk.checks); None: the provider's verify checks it.
     check: HttpCheck | None = None
+    # OAuth 2.0 (hub.sdk.oauth): people connect this method by consent; the hub runs the flow and
+    # refreshes the tokens. Its credentials_schema is usually hub.sdk.OAuthCredentials.
+    oauth: OAuth | None = None
 
 
 VerifyFunction = Callable[[str, dict, dict, HttpClient], VerificationResult]

@@ -413,3 +413,64 @@ class VerifySlot(BaseModel):
     class Meta:
         table_name = "verify_slot"
         primary_key = peewee.CompositeKey("org_id", "slot")
+
+
+class OAuthApp(BaseModel):
+    """An org's client registration at an OAuth provider (hub/oauth/apps.py). The client secret is
+    sealed, bound to this row; the URLs, when set, override the provider's defaults."""
+
+    id = peewee.CharField(primary_key=True, max_length=36, default=new_id)
+    org = peewee.ForeignKeyField(Org, on_delete="CASCADE", index=False)
+    provider = peewee.CharField(max_length=63)
+    name = peewee.CharField(max_length=100)
+    client_id = peewee.CharField(max_length=255)
+    client_secret_key_id = peewee.CharField(max_length=32)
+    client_secret_ciphertext = peewee.BlobField()
+    scopes = JSONField(null=True)  # list of strings; null: the provider's defaults
+    redirect_origins = JSONField()  # list of "scheme://host[:port]"
+    authorize_url = peewee.CharField(max_length=2048, null=True)
+    token_url = peewee.CharField(max_length=2048, null=True)
+    api_base_url = peewee.CharField(max_length=2048, null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "oauth_app"
+        indexes = ((("org", "provider", "name"), True), (("org", "id"), False),
+                   (("client_secret_key_id",), False))
+
+    def sealed_aad(self, prefix: str = "client_secret") -> bytes:
+        return f"oauth_app:{self.id}:org:{self.org_id}:{prefix}".encode()
+
+
+SEALED_COLUMNS.append((OAuthApp, "client_secret"))
+
+
+class OAuthPending(BaseModel):
+    """A connection started and not yet called back (hub/oauth/connect.py): keyed by the SHA-256
+    of its state (the state itself is never stored), its PKCE verifier sealed. Single use: the
+    callback DELETEs it, and only the caller whose DELETE removed the row goes on."""
+
+    state_hash = peewee.CharField(primary_key=True, max_length=64)
+    org = peewee.ForeignKeyField(Org, on_delete="CASCADE", index=False)
+    project = peewee.ForeignKeyField(Project, on_delete="CASCADE", index=False)
+    oauth_app = peewee.ForeignKeyField(OAuthApp, on_delete="CASCADE", index=False)
+    provider = peewee.CharField(max_length=63)
+    name = peewee.CharField(max_length=100)
+    scopes = JSONField()
+    return_to = peewee.CharField(max_length=2048, null=True)
+    created_by = peewee.CharField(max_length=36, null=True)  # the API key; None: the CLI
+    verifier_key_id = peewee.CharField(max_length=32)
+    verifier_ciphertext = peewee.BlobField()
+    created_at = peewee.DateTimeField(default=utcnow)
+    expires_at = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "oauth_pending"
+        indexes = ((("expires_at",), False), (("verifier_key_id",), False))
+
+    def sealed_aad(self, prefix: str = "verifier") -> bytes:
+        return f"oauth_pending:{self.state_hash}:{prefix}".encode()
+
+
+SEALED_COLUMNS.append((OAuthPending, "verifier"))

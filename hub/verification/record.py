@@ -95,6 +95,8 @@ def check_and_record(services: Services, row: Integration, principal: Principal,
     """Check an integration's stored credentials, store the result on it, and audit the check
     (`integration.verify`, by `principal`)."""
     provider = loaded_provider(services.providers, row)
+    if services.prepare_stored is not None:  # an OAuth token is refreshed first if it is due
+        row = services.prepare_stored(services, principal, row, project)
     credentials = open_credentials(services.keyring, row)
     result = run_for(services, provider, row.auth_type, credentials, row.config, org_id=row.org_id)
     with database.atomic():

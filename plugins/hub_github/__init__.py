@@ -1,7 +1,9 @@
-"""GitHub: a personal access or OAuth token checked with GET /user, or a GitHub App."""
+"""GitHub: a personal access or OAuth token checked with GET /user, a GitHub App, or a GitHub
+App user access token connected by OAuth."""
 from hub import hookimpl
-from hub.sdk import AuthMethod, Provider
+from hub.sdk import AuthMethod, OAuthCredentials, Provider
 from hub_github.check import verify
+from hub_github.oauth import OAUTH
 from hub_github.schemas import AppCredentials, GitHubConfig, PatCredentials
 
 PROVIDER = Provider(
@@ -19,6 +21,11 @@ PROVIDER = Provider(
         AuthMethod(id="app", display_name="GitHub App", credentials_schema=AppCredentials,
                    description="A GitHub App's ID and private key, checked with GET /app; with an "
                                "installation ID, also by obtaining an installation token."),
+        AuthMethod(id="oauth", display_name="Connect with GitHub (GitHub App user token)",
+                   credentials_schema=OAuthCredentials,
+                   description="A GitHub App user access token obtained by a person's consent "
+                               "(8 hours, refreshed by the hub), checked with GET /user.",
+                   oauth=OAUTH),
     ),
     config_schema=GitHubConfig,
     verify=verify,

@@ -5,6 +5,7 @@ on status codes and headers, never on the wording of the body (which is never ec
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 
@@ -21,8 +22,15 @@ _SSO_ORG = re.compile(r"/orgs/([A-Za-z0-9-]{1,39})/sso")
 def verify(auth_type: str, credentials: dict, config: dict, http) -> VerificationResult:
     # An EgressError from `http` (unreachable, timeout, blocked address) is left to the hub, which
     # turns it into a failed result with its code and message.
-    checks = {"pat": check_token, "app": check_app}
+    checks = {"pat": check_token, "app": check_app, "oauth": check_oauth_token}
     return checks[auth_type](credentials, config, http)
+
+
+def check_oauth_token(credentials: dict, config: dict, http) -> VerificationResult:
+    """A user access token from the OAuth flow: GET /user, as for a pasted token. Its expiry is
+    the access token's, which the hub refreshes: not the integration's, so it is not reported."""
+    result = check_token({"token": credentials["access_token"]}, config, http)
+    return dataclasses.replace(result, expires_at=None)
 
 
 def api_headers(bearer: str) -> dict[str, str]:

@@ -1,7 +1,9 @@
-"""Slack: a bot, user or app-level token checked with auth.test, or an incoming webhook."""
+"""Slack: a bot, user or app-level token checked with auth.test, an incoming webhook, or a
+connection by OAuth (token rotation on)."""
 from hub import hookimpl
-from hub.sdk import AuthMethod, Provider
+from hub.sdk import AuthMethod, OAuthCredentials, Provider
 from hub_slack.check import TOKEN_CHECK, verify_webhook
+from hub_slack.oauth import OAUTH, OAUTH_CHECK
 from hub_slack.schemas import SlackConfig, TokenCredentials, WebhookCredentials
 
 PROVIDER = Provider(
@@ -19,6 +21,12 @@ PROVIDER = Provider(
                    credentials_schema=WebhookCredentials,
                    description="An incoming webhook URL, checked with an empty post that Slack "
                                "refuses without posting anything."),
+        AuthMethod(id="oauth", display_name="Connect with Slack (OAuth)",
+                   credentials_schema=OAuthCredentials,
+                   description="Installed by a person's consent (OAuth v2 with token rotation: "
+                               "12-hour access tokens that the hub refreshes); checked with "
+                               "auth.test.",
+                   check=OAUTH_CHECK, oauth=OAUTH),
     ),
     config_schema=SlackConfig,
     verify=verify_webhook,  # for the webhook, which has no declared check

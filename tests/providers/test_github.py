@@ -62,7 +62,7 @@ def assert_github_request_shape(request, method, path, bearer=None):
 def test_declaration_is_valid_and_documented():
     assert declaration_problems(PROVIDER) == []
     assert undocumented_fields(PROVIDER) == []
-    assert [m.id for m in PROVIDER.auth_methods] == ["pat", "app"]
+    assert [m.id for m in PROVIDER.auth_methods] == ["pat", "app", "oauth"]
     assert PROVIDER.default_auth_method.id == "pat"
     assert PatCredentials().fields["token"].metadata["secret"]
     assert AppCredentials().fields["private_key"].metadata["secret"]

@@ -46,7 +46,7 @@ def assert_failure(result, code):
 def test_declaration_is_valid_and_documented():
     assert declaration_problems(PROVIDER) == []
     assert undocumented_fields(PROVIDER) == []
-    assert [m.id for m in PROVIDER.auth_methods] == ["basic_auth", "pat"]
+    assert [m.id for m in PROVIDER.auth_methods] == ["basic_auth", "pat", "oauth"]
     assert PROVIDER.default_auth_method.id == "basic_auth"
     for schema in (BasicAuthCredentials, PatCredentials):
         assert schema().fields["base_url"].metadata["host"]

@@ -38,7 +38,7 @@ def assert_failure(result, code):
 def test_declaration_is_valid_and_documented():
     assert declaration_problems(PROVIDER) == []
     assert undocumented_fields(PROVIDER) == []
-    assert [m.id for m in PROVIDER.auth_methods] == ["token", "webhook"]
+    assert [m.id for m in PROVIDER.auth_methods] == ["token", "webhook", "oauth"]
     assert PROVIDER.default_auth_method.id == "token"
 
 

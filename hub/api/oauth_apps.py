@@ -1,0 +1,114 @@
+"""OAuth apps (hub/oauth/apps.py does the work): the org's client registrations at OAuth
+providers. The client secret is write-only: sealed, never returned."""
+import marshmallow as ma
+from flask.views import MethodView
+
+from hub.api import context
+from hub.api.blueprint import Blueprint
+from hub.api.fields import PageArgs, Timestamp, page_schema
+from hub.oauth import apps
+from hub.storage.pagination import paginate
+
+blp = Blueprint("oauth_apps", __name__, url_prefix="/v1/oauth-apps",
+                description="OAuth apps: the org's client registrations, used to connect "
+                            "integrations by consent. The client secret is never returned.")
+
+_URL = {"validate": ma.validate.Length(min=1, max=2048), "allow_none": True}
+_URL_DOC = " Overrides the provider's default (GitHub Enterprise, self-hosted servers, tests)."
+
+
+class OAuthAppUpdateSchema(ma.Schema):
+    """Each field given replaces that field whole; omitted fields stay as they are."""
+
+    provider = ma.fields.String(metadata={"description": "Immutable: must equal the stored one."})
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100), metadata={
+        "description": "Unique per provider in the org; 1-100 letters, digits, '_' or '-'."})
+    client_id = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+    client_secret = ma.fields.String(load_only=True, validate=ma.validate.Length(min=1, max=1024),
+                                     metadata={"writeOnly": True, "description": (
+                                         "Sealed, never returned. Required again to change "
+                                         "client_id or token_url.")})
+    scopes = ma.fields.List(ma.fields.String(), allow_none=True,
+                            validate=ma.validate.Length(max=apps.MAX_SCOPES), metadata={
+                                "description": "Asked for by default (null: the provider's)."})
+    redirect_origins = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=2048)),
+                                      validate=ma.validate.Length(max=20), metadata={
+                                          "description": "Origins (scheme://host[:port]) that a "
+                                                         "connection's return_to may go to."})
+    authorize_url = ma.fields.String(**_URL, metadata={
+        "description": "Authorization endpoint." + _URL_DOC})
+    token_url = ma.fields.String(**_URL, metadata={"description": "Token endpoint." + _URL_DOC})
+    api_base_url = ma.fields.String(**_URL, metadata={
+        "description": "The provider's API." + _URL_DOC})
+
+
+class OAuthAppCreateSchema(OAuthAppUpdateSchema):
+    provider = ma.fields.String(required=True, metadata={
+        "description": "A provider that declares OAuth."})
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    client_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    client_secret = ma.fields.String(required=True, load_only=True,
+                                     validate=ma.validate.Length(min=1, max=1024),
+                                     metadata={"writeOnly": True,
+                                               "description": "Sealed, never returned."})
+
+
+class OAuthAppSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    provider = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    client_id = ma.fields.String(required=True)
+    scopes = ma.fields.List(ma.fields.String(), required=True, allow_none=True)
+    redirect_origins = ma.fields.List(ma.fields.String(), required=True)
+    authorize_url = ma.fields.String(required=True, allow_none=True)
+    token_url = ma.fields.String(required=True, allow_none=True)
+    api_base_url = ma.fields.String(required=True, allow_none=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+
+
+class OAuthAppListArgs(PageArgs):
+    provider = ma.fields.String()
+
+
+@blp.route("")
+class OAuthApps(MethodView):
+    @blp.doc(operationId="createOauthApp")
+    @blp.arguments(OAuthAppCreateSchema)
+    @blp.response(201, OAuthAppSchema)
+    def post(self, body):
+        """Register an OAuth app (integrations:write, with a key that reaches every project)."""
+        return apps.to_record(apps.create(context.keyring(), context.providers(),
+                                          context.principal(), body))
+
+    @blp.doc(operationId="listOauthApps")
+    @blp.arguments(OAuthAppListArgs, location="query")
+    @blp.response(200, page_schema(OAuthAppSchema, "OAuthAppPage"))
+    def get(self, args):
+        """The org's OAuth apps (integrations:read); no secrets."""
+        page = paginate(apps.list_query(context.principal(), args.get("provider")),
+                        apps.OAuthApp.id, limit=args["limit"], cursor=args["cursor"])
+        page.items = [apps.to_record(app) for app in page.items]
+        return page
+
+
+@blp.route("/<app_id>")
+class OAuthAppItem(MethodView):
+    @blp.doc(operationId="getOauthApp")
+    @blp.response(200, OAuthAppSchema)
+    def get(self, app_id):
+        """One OAuth app (integrations:read); no secret."""
+        return apps.to_record(apps.get(context.principal(), app_id))
+
+    @blp.doc(operationId="updateOauthApp")
+    @blp.arguments(OAuthAppUpdateSchema)
+    @blp.response(200, OAuthAppSchema)
+    def put(self, body, app_id):
+        """Replace the given fields (integrations:write on every project)."""
+        return apps.to_record(apps.update(context.keyring(), context.principal(), app_id, body))
+
+    @blp.doc(operationId="deleteOauthApp")
+    @blp.response(204)
+    def delete(self, app_id):
+        """Delete an OAuth app and the connections it started that were not finished."""
+        apps.delete(context.principal(), app_id)
