@@ -31,12 +31,16 @@ class World:
     secret: str
     key_id: str
     config: dict
+    oauth_app: str
+    oauth_integration: str
 
     def param(self, path: str, name: str) -> str:
         if name == "integration_id":
+            if path.endswith(":refresh"):
+                return self.oauth_integration
             return self.org_integration if path.startswith("/v1/integrations") else self.integration
         values = {"project": self.project, "name": self.secret, "version": "1",
-                  "key_id": self.key_id, "provider": "slack"}
+                  "key_id": self.key_id, "provider": "slack", "app_id": self.oauth_app}
         if name not in values:
             raise AssertionError(f"Path parameter {{{name}}} of {path}: teach World.param in "
                                  "tests/owasp_routes.py what to put there.")
@@ -48,9 +52,44 @@ class World:
         return path
 
 
+_OAUTH = {}  # one fake Slack OAuth server per test process, started on first use
+
+
+def _fake_slack_oauth():
+    if "slack" not in _OAUTH:
+        from hub.testing.fake_oauth import FakeOAuthServer
+
+        _OAUTH["slack"] = FakeOAuthServer(kind="slack", client_id="cid",
+                                          client_secret="csecret").start()
+    return _OAUTH["slack"]
+
+
+def _connected(hub, key: str, project: str) -> tuple[str, str]:
+    """An OAuth app of the org and an integration connected through it (the fake's consent)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    server = _fake_slack_oauth()
+    app = hub.call("POST", "/v1/oauth-apps", key=key, json={
+        "provider": "slack", "name": uniq("app"), "client_id": "cid", "client_secret": "csecret",
+        "authorize_url": server.authorize_url, "token_url": server.token_url,
+        "api_base_url": server.api_base_url, "redirect_origins": ["https://app.example.com"]})
+    assert app.status_code == 201, app.json
+    name = uniq("oauth")
+    started = hub.call("POST", f"/v1/projects/{project}/integrations:connect", key=key, json={
+        "provider": "slack", "name": name, "oauth_app": app.json["id"],
+        "return_to": "https://app.example.com/done"})
+    assert started.status_code == 201, started.json
+    location = urlsplit(server.consent(started.json["authorize_url"]))
+    done = hub.call("GET", f"{location.path}?{location.query}", key=None)
+    assert done.status_code == 303, done.get_data(as_text=True)
+    integration = parse_qs(urlsplit(done.headers["Location"]).query)["integration_id"][0]
+    return app.json["id"], integration
+
+
 def build_world(hub, fake_provider, owner_secret=None) -> World:
     """A project with an integration, an org-wide integration shared with it, a secret with
-    version 1 and a key with only keys:admin (something to read and revoke)."""
+    version 1, a key with only keys:admin (something to read and revoke), and an OAuth app with
+    an integration connected through it."""
     key = owner_secret or "owner"
     fake_provider.expect_request("/api/auth.test").respond_with_json(
         {"ok": True, "team": "Acme", "team_id": "T1", "user": "bot", "user_id": "U1"})
@@ -71,8 +110,10 @@ def build_world(hub, fake_provider, owner_secret=None) -> World:
         "config": config, "projects": [project]})["id"]
     made("POST", f"/v1/projects/{project}/secrets", {"name": "db", "values": {"password": "pw"}})
     victim = made("POST", "/v1/api-keys", {"name": uniq("victim"), "permissions": [p.KEYS_ADMIN]})
+    oauth_app, oauth_integration = _connected(hub, key, project)
     return World(project=project, integration=integration, org_integration=shared, secret="db",
-                 key_id=victim["id"], config=config)
+                 key_id=victim["id"], config=config, oauth_app=oauth_app,
+                 oauth_integration=oauth_integration)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +122,9 @@ class Route:
     body: object = None  # World -> dict, for operations that take one
     query: object = None  # World -> "?..."
     destroys: bool = False  # a success removes a World object: build a new World after it
+    # The org's own configuration (OAuth apps), not a project's: a key of the org limited to other
+    # projects may read it (it names no project); another org's keys still get 404.
+    org_level: bool = False
 
 
 def _integration(w: World) -> dict:
@@ -147,6 +191,19 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/audit-events"): Route(frozenset({p.AUDIT_READ})),
     ("GET", "/v1/audit-checkpoints"): Route(frozenset({p.AUDIT_READ})),
     ("GET", "/v1/audit-checkpoints/public-key"): Route(frozenset({p.AUDIT_READ})),
+    ("GET", "/v1/oauth-apps"): Route(frozenset({p.INTEGRATIONS_READ})),
+    ("POST", "/v1/oauth-apps"): Route(frozenset({p.INTEGRATIONS_WRITE}), body=lambda w: {
+        "provider": "slack", "name": uniq("app"), "client_id": "cid2", "client_secret": "cs2"}),
+    ("GET", "/v1/oauth-apps/{app_id}"): Route(frozenset({p.INTEGRATIONS_READ}), org_level=True),
+    ("PUT", "/v1/oauth-apps/{app_id}"): Route(frozenset({p.INTEGRATIONS_WRITE}),
+                                              body=lambda w: {"scopes": ["chat:write"]},
+                                              org_level=True),
+    ("DELETE", "/v1/oauth-apps/{app_id}"): Route(frozenset({p.INTEGRATIONS_WRITE}), destroys=True,
+                                                 org_level=True),
+    ("POST", f"{P}/integrations:connect"): Route(frozenset({p.INTEGRATIONS_WRITE}), body=lambda w: {
+        "provider": "slack", "name": uniq("c"), "oauth_app": w.oauth_app}),
+    ("GET", "/v1/oauth/callback"): Route(ANY),  # security: [] (the state is the capability)
+    ("POST", f"{I}:refresh"): Route(frozenset({p.INTEGRATIONS_WRITE})),
 }
 
 

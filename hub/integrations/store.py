@@ -34,14 +34,17 @@ def _seal_credentials(keyring, row: Integration, credentials: dict) -> None:
 
 def replace_credentials(keyring, row: Integration, credentials: dict) -> None:
     """Reseal a stored row's credentials and save them, in the caller's transaction (an OAuth
-    refresh or reconnection: hub/oauth/)."""
+    refresh or reconnection: hub/oauth/). The row's MAC must verify first: a new one is never
+    computed over fields that someone else wrote."""
+    integrity.require(keyring, row)
     _seal_credentials(keyring, row, credentials)
+    integrity.stamp(keyring, row)  # the fingerprint is bound
     row.expired_reason = None
     row.updated_at = utcnow()
     row.save(only=[Integration.credentials_key_id, Integration.credentials_ciphertext,
                    Integration.credential_fields, Integration.fingerprint,
                    Integration.credentials_updated_at, Integration.expired_reason,
-                   Integration.updated_at])
+                   Integration.updated_at, Integration.integrity])
 
 
 def replace_tags(row: Integration) -> None:

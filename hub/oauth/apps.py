@@ -8,10 +8,12 @@ for an integration's host: write access must not redirect a stored secret to ano
 from __future__ import annotations
 
 import dataclasses
+import logging
 from urllib.parse import urlsplit
 
 from hub.audit import log as audit
-from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, invalid_field
+from hub.errors import (Conflict, Corrupted, DecryptionFailed, Forbidden, InvalidInput, NotFound,
+                        invalid_field)
 from hub.integrations.validation import NAME_RE
 from hub.plugins import ProviderRegistry
 from hub.sdk import AuthMethod, OAuth, Provider
@@ -20,6 +22,8 @@ from hub.storage.database import is_sqlite
 from hub.storage.models import OAuthApp, database, new_id, utcnow
 from hub.tenancy import UUID_RE, Principal
 from hub.tenancy import permissions as perms
+
+log = logging.getLogger("hub.integrity")
 
 URL_FIELDS = ("authorize_url", "token_url", "api_base_url")
 MAX_SCOPES = 100
@@ -56,9 +60,20 @@ def oauth_provider(registry: ProviderRegistry, name: str,
 
 
 def endpoints(keyring, app: OAuthApp, oauth: OAuth) -> AppEndpoints:
-    """The app's client credentials (secret opened) and URLs (overrides over the defaults)."""
-    secret = keyring.open_sealed(app.client_secret_key_id, app.client_secret_ciphertext,
-                                 app.sealed_aad()).decode("utf-8")
+    """The app's client credentials (secret opened) and URLs (overrides over the defaults).
+
+    :raises Corrupted: the secret does not open under this row's provider, client id and token
+        endpoint (the row was edited outside the hub): nothing is sent anywhere.
+    """
+    try:
+        secret = keyring.open_sealed(app.client_secret_key_id, app.client_secret_ciphertext,
+                                     app.sealed_aad()).decode("utf-8")
+    except DecryptionFailed:
+        log.error("integrity check failed: OAuth app %s: its client secret does not open under "
+                  "its stored provider, client id and token URL; it is not used", app.id)
+        raise Corrupted(f"The OAuth app '{app.name}' does not verify: its stored client id or "
+                        "token URL was changed outside the hub. Send its client_secret again "
+                        f"(PUT /v1/oauth-apps/{app.id}) after checking its URLs.") from None
     return AppEndpoints(client_id=app.client_id, client_secret=secret,
                         authorize_url=app.authorize_url or oauth.authorize_url,
                         token_url=app.token_url or oauth.token_url,

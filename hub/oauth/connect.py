@@ -19,7 +19,7 @@ from hub.audit import log as audit
 from hub.crypto import DecryptionFailed
 from hub.egress import EgressError
 from hub.errors import Conflict, HubError, invalid_field
-from hub.integrations import store
+from hub.integrations import integrity, store
 from hub.integrations.validation import NAME_RE, validate_against
 from hub.oauth import apps, tokens
 from hub.sdk import TokenRefusal
@@ -192,7 +192,7 @@ def finish(services: Services, *, state: str | None, code: str | None, error: st
     if method.oauth.config_base_url and app.api_base_url:
         config[method.oauth.config_base_url] = app.api_base_url
     config = validate_against(provider.config_schema, config, "config")
-    result = run_for(services, provider, method.id, credentials, config)
+    result = run_for(services, provider, method.id, credentials, config, org_id=project.org_id)
     details = {"provider": provider.name, "name": pending.name, "auth_type": method.id,
                "oauth_app_id": app.id, "scopes": credentials.get("scopes"),
                "verified": result["ok"]}
@@ -244,10 +244,11 @@ def _reconnect(services: Services, principal: Principal, project: Project, pendi
                                   "nothing was connected.", status=409)
         store.replace_credentials(services.keyring, row, credentials)  # clears expired_reason
         row.config = config
+        integrity.stamp(services.keyring, row)  # config is bound; the old MAC verified above
         apply_result(row, result)
         row.expires_at = None
         row.save(only=[Integration.config, Integration.last_verification,
-                       Integration.expires_at, Integration.expired_reason])
+                       Integration.expires_at, Integration.expired_reason, Integration.integrity])
         store.record(principal, "integration.connect", row, project,
                      details | {"reconnected": True})
     return row

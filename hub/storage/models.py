@@ -440,7 +440,10 @@ class OAuthApp(BaseModel):
                    (("client_secret_key_id",), False))
 
     def sealed_aad(self, prefix: str = "client_secret") -> bytes:
-        return f"oauth_app:{self.id}:org:{self.org_id}:{prefix}".encode()
+        # Bound to where the secret is sent and whose it is: a database edit of token_url,
+        # client_id or provider makes the secret unopenable rather than sent elsewhere.
+        where = json.dumps([self.provider, self.client_id, self.token_url], separators=(",", ":"))
+        return f"oauth_app:{self.id}:org:{self.org_id}:{where}:{prefix}".encode()
 
 
 SEALED_COLUMNS.append((OAuthApp, "client_secret"))
@@ -470,7 +473,11 @@ class OAuthPending(BaseModel):
         indexes = ((("expires_at",), False), (("verifier_key_id",), False))
 
     def sealed_aad(self, prefix: str = "verifier") -> bytes:
-        return f"oauth_pending:{self.state_hash}:{prefix}".encode()
+        # Bound to where the connection lands: a database edit of the project, app, name or
+        # return_to makes the callback refuse rather than connect elsewhere.
+        where = json.dumps([self.org_id, self.project_id, self.oauth_app_id, self.provider,
+                            self.name, self.return_to], separators=(",", ":"))
+        return f"oauth_pending:{self.state_hash}:{where}:{prefix}".encode()
 
 
 SEALED_COLUMNS.append((OAuthPending, "verifier"))
