@@ -8,13 +8,13 @@ from pathlib import Path
 import peewee
 from flask import Flask
 
-from hub.storage.database import open_database
+from hub.storage.database import end_request, open_database
 
 
 def floor_app(instance: Path) -> tuple[Flask, peewee.Database]:
     """A bare Flask app on the hub's database file, opened exactly as the hub opens it (same
-    pragmas and lock mode), with a connection per request as the hub has; routes are the
-    caller's to add."""
+    pragmas and lock mode) and holding its connection as the hub does (`end_request`: a thread's
+    SQLite connection stays open across requests); routes are the caller's to add."""
     db = open_database(None, instance)
     app = Flask("floor")
 
@@ -24,8 +24,7 @@ def floor_app(instance: Path) -> tuple[Flask, peewee.Database]:
 
     @app.teardown_request
     def _close(exc):
-        if not db.is_closed():
-            db.close()
+        end_request(db)
 
     return app, db
 

@@ -1,4 +1,4 @@
-"""Opening the database, binding it to its app, and a connection per request.
+"""Opening the database, binding it to its app, and a connection for each request.
 
 Each app has its own database (`app.extensions["hub.db"]`), bound for the models whenever one of
 that app's contexts is active; nothing is bound process-wide, so two apps in one process (a test
@@ -6,7 +6,8 @@ suite, a tool serving two instances) each read their own tables.
 
 SQLite (the default, in the instance folder) runs with WAL, foreign keys and a busy timeout, and
 every transaction begins IMMEDIATE: a read-then-write takes the write lock up front, so two
-requests cannot both read the old state and then both write. PostgreSQL comes through a
+requests cannot both read the old state and then both write; a serving thread keeps its SQLite
+connection from one request to the next (`end_request`). PostgreSQL comes through a
 `postgresql://` URL, with a connection pool whose connections time out rather than hang
 (`PG_CONNECT_DEFAULTS`: a connect timeout, TCP keepalives and a TCP user timeout; the URL's query
 string overrides each, e.g. `?connect_timeout=10`).
@@ -237,6 +238,19 @@ def release(db: peewee.Database) -> None:
         drop_connection(db)
 
 
+def end_request(db: peewee.Database) -> None:
+    """End of a request. PostgreSQL: the connection goes back to the pool. SQLite: this thread's
+    connection stays open for its next request (waitress's threads are long-lived), because opening
+    one costs more than a request's own SQL: five per-connection pragmas, and a WAL checkpoint when
+    the last connection closes. Only a connection left inside a transaction (a failure no
+    `atomic()` unwound) is closed, so the next request never inherits a half-done one."""
+    if db.is_closed():
+        return
+    if is_sqlite(db) and not db.in_transaction() and not db._state.conn.in_transaction:
+        return
+    release(db)
+
+
 def is_sqlite(db: peewee.Database) -> bool:
     return isinstance(db, peewee.SqliteDatabase)
 
@@ -255,4 +269,4 @@ def init_app(app) -> None:
 
     @app.teardown_request
     def _close(exc):
-        release(db)
+        end_request(db)

@@ -34,6 +34,7 @@ class Prepared:
         self._build = build
         # database -> (sql, parameter plan); weak, so a closed database's plan goes with it
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._columns_by_db: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _plan(self):
         db = database.obj
@@ -52,7 +53,32 @@ class Prepared:
     def first(self, **values):
         """The first model instance the query finds with these slot values, or None."""
         sql, params = self._params(values)
-        return next(iter(self._model.raw(sql, *params)), None)
+        cursor = database.execute_sql(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        # Built here rather than by peewee's cursor wrapper, which maps the result's columns to
+        # fields again for every query: that cost as much as the lookup itself.
+        columns = self._columns(cursor.description)
+        if columns is None:  # a column that is not one of the model's fields: peewee's way
+            return next(iter(self._model.raw(sql, *params)), None)
+        instance = self._model(__no_default__=True)
+        instance.__data__ = {name: value if value is None or convert is None else convert(value)
+                             for (name, convert), value in zip(columns, row)}
+        return instance
+
+    def _columns(self, description):
+        """(field name, python_value) per result column, worked out once per database."""
+        db = database.obj
+        columns = self._columns_by_db.get(db)
+        if columns is None:
+            by_column = self._model._meta.columns
+            fields = [by_column.get(column[0]) for column in description]
+            # (`is None`: a field compared with == makes an SQL expression, which is truthy)
+            columns = (None if any(field is None for field in fields) else
+                       [(field.name, field.python_value) for field in fields])
+            self._columns_by_db[db] = columns or False
+        return columns or None
 
     def execute(self, **values) -> int:
         """Run an INSERT or UPDATE with these slot values; returns the rows it changed."""
