@@ -19,8 +19,8 @@ import argparse
 import os
 import tempfile
 import time
-from urllib.parse import quote
 from pathlib import Path
+from urllib.parse import quote
 
 import nacl.bindings
 from flask import Flask, jsonify
@@ -116,7 +116,7 @@ def paging(small: int = 1000, big: int = 1_000_000, requests: int = 100, rounds:
     worst = max(ratios, key=ratios.get)
     return Result("audit_paging", f"Audit page (limit=50) at {big:,} vs {small:,} events", "ms",
                   f"{small:,} events", results[small][worst], results[big][worst], ratios[worst],
-                  "<= 1.2",
+                  "<= 1.2", hub_label=f"{big:,} events",
                   rows=[(name, f"{results[small][name]:.2f} ms at {small:,}, {results[big][name]:.2f} ms "
                                f"at {big:,}: {ratios[name]:.2f}") for name in ratios]
                   + [("filled in bulk", f"{filled[big]:.1f} s for {big:,} events")])

@@ -35,6 +35,7 @@ class Result:
     goal: str | None = None
     rows: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     goal_text: str | None = None  # the goal as the document says it, when not a ratio to a floor
+    hub_label: str | None = None  # what the hub's figure is, when not the hub doing the same
 
     @property
     def met(self) -> bool | None:

@@ -12,7 +12,9 @@ machines, the absolute rates are this machine's.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import json
 import os
 import platform
 import sqlite3
@@ -182,8 +184,8 @@ def _goal(result: Result) -> str:
 
 def document(results: list[Result], about: list[tuple[str, str]], quick: bool, seconds: float) -> str:
     lines = ["# Benchmarks", "",
-             "Written by `.venv/bin/python bench/run_all.py`" + (" --quick" if quick else "")
-             + f" in {seconds:.0f} s; do not edit by hand (the notes live in `bench/run_all.py`).",
+             "Written by `.venv/bin/python bench/run_all.py" + (" --quick" if quick else "")
+             + f"` in {seconds:.0f} s; do not edit by hand (the notes live in `bench/run_all.py`).",
              "Each figure is measured in one process, the hub's and its floor's in alternating rounds "
              "(medians), so a load that comes and goes slows both alike: the ratios are what compares "
              "across machines. The floor is the hub's own stack (Flask, peewee, SQLite opened and held "
@@ -191,9 +193,12 @@ def document(results: list[Result], about: list[tuple[str, str]], quick: bool, s
     if quick:
         lines += ["**A smoke run at tiny sizes (`--quick`): the figures say nothing about speed.**", ""]
     lines += ["## Machine", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in about] + [""]
-    lines += ["## Figures", "", "| benchmark | floor | hub | ratio | goal | |", "|---|---|---|---|---|---|"]
+    lines += ["## Figures", "", "Floor: the same stack doing the least the operation must do (for pages: the "
+              "same page at the small size; for bulk verify: its physical limit; for rewrap: the goal).", "",
+              "| benchmark | floor | hub | ratio | goal | |", "|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.title} | {_figure(r.floor, r.unit)} ({r.floor_label}) | {_figure(r.hub, r.unit)} "
+        hub = _figure(r.hub, r.unit) + (f" ({r.hub_label})" if r.hub_label else "")
+        lines.append(f"| {r.title} | {_figure(r.floor, r.unit)} ({r.floor_label}) | {hub} "
                      f"| {r.ratio:.2f} | {_goal(r)} | {_verdict(r)} |")
     lines.append("")
     for r in results:
@@ -201,7 +206,8 @@ def document(results: list[Result], about: list[tuple[str, str]], quick: bool, s
         lines += [f"## {r.title}", "", f"`bench/{script}`. Goal: {_goal(r)}: {_verdict(r)}.", "",
                   "| | |", "|---|---|",
                   f"| floor ({r.floor_label}) | {_figure(r.floor, r.unit)} |",
-                  f"| hub | {_figure(r.hub, r.unit)} |", f"| ratio | **{r.ratio:.2f}** |"]
+                  f"| hub{f' ({r.hub_label})' if r.hub_label else ''} | {_figure(r.hub, r.unit)} |",
+                  f"| ratio | **{r.ratio:.2f}** |"]
         lines += [f"| {label} | {text} |" for label, text in r.rows] + ["", NOTES[r.key], ""]
     lines += ["## Running them", "", "```text",
               ".venv/bin/python bench/run_all.py [--quick] [--only KEY,...] [--output PATH]",
@@ -216,7 +222,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
     parser.add_argument("--only", help="comma-separated keys: " + ",".join(BENCHES))
     parser.add_argument("--output", type=Path, default=DOCUMENT, help="the document to write")
+    parser.add_argument("--save", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--render", type=Path, help="write the document from results --save wrote, "
+                        "measuring nothing")
     args = parser.parse_args(argv)
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        results = [Result(**{**r, "rows": [tuple(x) for x in r["rows"]]}) for r in saved["results"]]
+        args.output.write_text(document(results, [tuple(x) for x in saved["machine"]], saved["quick"],
+                                        saved["seconds"]))
+        print(f"wrote {args.output}")
+        return 0
     keys = args.only.split(",") if args.only else list(BENCHES)
     unknown = [k for k in keys if k not in BENCHES]
     if unknown:
@@ -231,7 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{result.title}: floor {_figure(result.floor, result.unit)}, hub "
               f"{_figure(result.hub, result.unit)}, ratio {result.ratio:.2f}, goal {_goal(result)}: "
               f"{_verdict(result).strip('*')} ({time.perf_counter() - began:.0f} s)", flush=True)
-    args.output.write_text(document(results, about, args.quick, time.perf_counter() - started))
+    seconds = time.perf_counter() - started
+    if args.save:
+        args.save.write_text(json.dumps({"machine": about, "quick": args.quick, "seconds": seconds,
+                                         "results": [dataclasses.asdict(r) for r in results]}, indent=1))
+    args.output.write_text(document(results, about, args.quick, seconds))
     print(f"wrote {args.output}")
     return 0
 
