@@ -8,7 +8,7 @@ events against the same page at 1k.
    one row and commit, with no auth, no chain and no schema. Alternating rounds, medians. Goal
    >= 0.5.
 2. Paging: median latency of `GET /v1/projects/{p}/audit-events?limit=50` (first page, a page deep
-   in by cursor, and `?action=` filtered; the best of the rounds' medians) on a hub with 1,000
+   in by cursor, and `?action=` filtered; the best of rounds alternating between the two hubs) on a hub with 1,000
    events and on one with 1,000,000. Goal: 1M / 1k <= 1.2 for each.
 
     .venv/bin/python bench/bench_audit.py [--events 1000000] [--requests 500] [--rounds 5]
@@ -16,6 +16,7 @@ events against the same page at 1k.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import time
@@ -24,7 +25,7 @@ from urllib.parse import quote
 
 import nacl.bindings
 from flask import Flask, jsonify
-from floor import Result, alternate, floor_app, hub_app, latency_ms, rate
+from floor import Result, alternate, alternate_pages, floor_app, hub_app, rate
 
 
 def _floor_app(instance: Path) -> Flask:
@@ -94,10 +95,10 @@ def _fill(app, setup, count: int) -> None:
 
 
 def paging(small: int = 1000, big: int = 1_000_000, requests: int = 100, rounds: int = 5) -> Result:
-    results, filled = {}, {}
-    for count in (small, big):
-        with tempfile.TemporaryDirectory() as tmp:
-            app, setup = hub_app(tmp)
+    sides, filled = {}, {}
+    with contextlib.ExitStack() as stack:
+        for count in (small, big):
+            app, setup = hub_app(stack.enter_context(tempfile.TemporaryDirectory()))
             started = time.perf_counter()
             _fill(app, setup, count)
             filled[count] = time.perf_counter() - started
@@ -106,12 +107,10 @@ def paging(small: int = 1000, big: int = 1_000_000, requests: int = 100, rounds:
             page = client.get(base, headers=auth).get_json()
             for _ in range(max(0, min(10, count // 50 - 2))):  # a cursor ten pages down the chain
                 page = client.get(f"{base}&cursor={quote(page['next_cursor'])}", headers=auth).get_json()
-            paths = {"first page": base, "by cursor": f"{base}&cursor={quote(page['next_cursor'])}",
-                     "?action= filtered": f"{base}&action=secret.resolve"}
-            for path in paths.values():
-                latency_ms(client, path, auth, 20)  # warm up
-            results[count] = {name: min(latency_ms(client, path, auth, requests) for _ in range(rounds))
-                              for name, path in paths.items()}
+            sides[count] = (client, auth, {"first page": base,
+                                           "by cursor": f"{base}&cursor={quote(page['next_cursor'])}",
+                                           "?action= filtered": f"{base}&action=secret.resolve"})
+        results = alternate_pages(sides, requests, rounds)
     ratios = {name: results[big][name] / results[small][name] for name in results[small]}
     worst = max(ratios, key=ratios.get)
     return Result("audit_paging", f"Audit page (limit=50) at {big:,} vs {small:,} events", "ms",

@@ -2,8 +2,8 @@
 provider that answers every check after 200 ms, compared with the physical limit of that run:
 N / concurrency x latency (1,000 / 32 x 0.2 s = 6.25 s). Goal: elapsed <= 1.2 x the limit.
 
-The fake is a threaded HTTP server (a thread per connection, a listen backlog of 128) mimicking
-Slack's `auth.test`; the hub reaches it because HUB_VERIFY_ALLOW_HOSTS lets 127.0.0.1 through its
+The fake is a threaded HTTP server (a thread per connection, a listen backlog of 128) in its own
+process, mimicking Slack's `auth.test`; the hub reaches it because HUB_VERIFY_ALLOW_HOSTS lets 127.0.0.1 through its
 egress policy. The integrations are created through the API; the run is the real CLI command,
 invoked in process, each check recorded on its row and audited.
 
@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -49,18 +51,32 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # 32 at once must not wait in a backlog of 5
 
 
-@contextlib.contextmanager
-def fake_provider(latency: float) -> Iterator[str]:
-    """A fake Slack on 127.0.0.1 answering after `latency` seconds; yields its API base URL."""
+def serve_fake(latency: float) -> None:
+    """In the fake's own process: serve until stdin closes, having printed the port."""
     handler = type("Handler", (_SlowSlack,), {"latency": latency})
     server = _Server(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(server.server_address[1], flush=True)
+    sys.stdin.read()  # the parent closes it (or exits) when done
+    server.shutdown()
+
+
+@contextlib.contextmanager
+def fake_provider(latency: float) -> Iterator[str]:
+    """A fake Slack on 127.0.0.1 answering after `latency` seconds, in its own process (its threads
+    must not take the hub's GIL: a provider is elsewhere); yields its API base URL."""
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-fake", str(latency)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api"
+        port = int(proc.stdout.readline())
+        yield f"http://127.0.0.1:{port}/api"
     finally:
-        server.shutdown()
-        server.server_close()
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def measure(count: int = 1000, concurrency: int = 32, latency: float = 0.2) -> Result:
@@ -92,7 +108,10 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds the fake takes per check")
+    parser.add_argument("--serve-fake", type=float, metavar="LATENCY", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_fake is not None:
+        return serve_fake(args.serve_fake)
     result = measure(args.count, args.concurrency, args.latency)
     print(f"physical limit: {result.floor:.2f} s; hub: {result.hub:.2f} s; "
           f"ratio {result.ratio:.2f} (goal {result.goal})")

@@ -3,7 +3,8 @@ with 1,000 integrations in the project and with 1,000,000.
 
 The integrations are written in bulk (one INSERT per 20,000 rows with executemany, inside one
 transaction; every row carries the same sealed credentials, which a list never opens). Measured:
-the first page and a page by cursor ten pages in, each as the best of the rounds' median latency.
+the first page and a page by cursor ten pages in, each the best median over rounds
+that alternate between the two hubs (both open at once), so that both sizes meet the same load.
 Goal: 1M / 1k <= 1.2 for each, since a page is one index range on (project, id).
 
     .venv/bin/python bench/bench_integration_list.py [--count 1000000] [--requests 100] [--rounds 5]
@@ -11,11 +12,12 @@ Goal: 1M / 1k <= 1.2 for each, since a page is one index range on (project, id).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from urllib.parse import quote
 
-from floor import Result, hub_app, latency_ms
+from floor import Result, alternate_pages, hub_app
 
 from hub.storage.models import Integration, new_id
 
@@ -48,10 +50,10 @@ def fill(app, setup, count: int, chunk: int = 20_000) -> None:
 
 
 def measure(small: int = 1000, big: int = 1_000_000, requests: int = 100, rounds: int = 5) -> Result:
-    results, filled = {}, {}
-    for count in (small, big):
-        with tempfile.TemporaryDirectory() as tmp:
-            app, setup = hub_app(tmp)
+    sides, filled = {}, {}
+    with contextlib.ExitStack() as stack:
+        for count in (small, big):
+            app, setup = hub_app(stack.enter_context(tempfile.TemporaryDirectory()))
             started = time.perf_counter()
             fill(app, setup, count)
             filled[count] = time.perf_counter() - started
@@ -61,11 +63,9 @@ def measure(small: int = 1000, big: int = 1_000_000, requests: int = 100, rounds
             assert len(page["items"]) == 50, page
             for _ in range(max(0, min(10, count // 50 - 2))):  # a cursor ten pages in
                 page = client.get(f"{base}&cursor={quote(page['next_cursor'])}", headers=auth).get_json()
-            paths = {"first page": base, "by cursor": f"{base}&cursor={quote(page['next_cursor'])}"}
-            for path in paths.values():
-                latency_ms(client, path, auth, 20)  # warm up
-            results[count] = {name: min(latency_ms(client, path, auth, requests) for _ in range(rounds))
-                              for name, path in paths.items()}
+            sides[count] = (client, auth, {"first page": base,
+                                           "by cursor": f"{base}&cursor={quote(page['next_cursor'])}"})
+        results = alternate_pages(sides, requests, rounds)
     ratios = {name: results[big][name] / results[small][name] for name in results[small]}
     worst = max(ratios, key=ratios.get)
     return Result("integration_list", f"Integrations page (limit=50) at {big:,} vs {small:,}", "ms",

@@ -104,3 +104,21 @@ def alternate(floor: Callable[[], float], hub: Callable[[], float], rounds: int)
         floors.append(floor())
         hubs.append(hub())
     return statistics.median(floors), statistics.median(hubs)
+
+
+def alternate_pages(sides: dict, requests: int, rounds: int) -> dict:
+    """Latency (ms) of each page on each side: the best over `rounds` rounds (each round visits
+    every side in turn, so that both sizes of a paging benchmark meet the same load) of the
+    median of `requests` requests. The best, because a neighbour's load only ever adds time.
+
+    `sides`: {size: (client, headers, {page name: path})} -> {size: {page name: ms}}."""
+    for client, headers, paths in sides.values():
+        for path in paths.values():
+            latency_ms(client, path, headers, 20)  # warm up
+    times = {size: {name: [] for name in paths} for size, (_, _, paths) in sides.items()}
+    for _ in range(rounds):
+        for size, (client, headers, paths) in sides.items():
+            for name, path in paths.items():
+                times[size][name].append(latency_ms(client, path, headers, requests))
+    return {size: {name: min(values) for name, values in by_name.items()}
+            for size, by_name in times.items()}
