@@ -58,58 +58,80 @@ NOTES: dict[str, str] = {
 The hub authenticates the bearer key (BLAKE2b of the secret, one indexed lookup), finds the project
 by handle (one indexed lookup) and dumps it through its marshmallow schema; the floor reads one
 row by primary key and returns it with `jsonify`, with no auth, no hooks and no schema. Both hold
-a SQLite connection per thread across requests, as `hub serve` (waitress's long-lived threads)
-does: before that change every request paid five per-connection pragmas and a WAL checkpoint on
-close (hub 623 req/s, floor 929, 0.67x); the two prepared lookups now build their model row from a
-column plan cached per database instead of peewee's cursor wrapper (peewee re-resolved the
-result's columns on every query: as much time as the SQLite lookup).
+their thread's SQLite connection across requests, as `hub serve` does (waitress's threads are
+long-lived). Before that, every request paid five per-connection pragmas and a WAL checkpoint on
+close (hub 623 req/s, floor 929: 0.67x). Holding the connection made the floor 3.5x faster and the
+hub 1.9x (0.42x). The two prepared lookups then got to build their model row from a column plan
+cached per database, since peewee's cursor wrapper resolved the result's columns again on every
+query, which cost as much as the lookup: the hub 2.8x its first rate (0.53x).
 
-Where the hub's time goes (pyinstrument, 2,000 requests, share of the hub's request time; the
-floor's whole request costs about 45% of the hub's): WSGI test client and Flask's own request
-handling, which the floor pays too, about 45%; `authenticate` 15% (its SQL 6%, BLAKE2b 2%, token
-checksum 1.5%, two `dataclasses.replace` 3%); `find_project` 5%; werkzeug routing over the hub's
-URL map 3% (the floor's map has one rule); schema dump 4% (`Timestamp.serialize` 3.5%); the hub's
-before/after-request hooks 9% (`refuse_unstorable_text` 4%, request id 2%, access log 2%,
-metrics). These live in `hub/api` (context, input_guard, access_log, fields) and
-`hub/tenancy/api_keys.py`, outside the database layer.""",
+Where the hub's time goes (pyinstrument over 2,000 requests, `bench/profile_requests.py get`; as
+shares of the hub's WSGI app, the test client excluded): Flask's request and app contexts 15% and
+URL routing over the hub's map 5% (the floor's has one rule); the before-request hooks 13%
+(`refuse_unstorable_text` 4.6%, the request id 3.4%) and after-request ones 7% (the access log line
+2.6%); `authenticate` 22% (its query and row 9%, BLAKE2b 3.6%, the token checksum 2.7%,
+`dataclasses.replace` 2.8%) plus 7% more in `context.principal` (client IP, a second replace);
+`find_project` 8%; the schema dump 5% and `jsonify` 7%. SQLite itself is about 4%. No single
+hot spot is left in the storage layer: the rest is spread over `hub/api` (context, input_guard,
+access_log, fields) and `hub/tenancy/api_keys.py`, each a few percent.""",
     "create": """\
 No goal. The hub validates the body against Slack's schema, seals the credentials, inserts the
-row and its tags and appends `integration.create` to the org's audit chain (the head row read and
-updated under the write lock), all in one transaction; the floor parses the body and inserts one
-row.""",
+row and its tags and appends `integration.create` to the org's audit chain, in one transaction;
+the floor parses the body and inserts one row. Where the hub's time goes (pyinstrument, 500
+creations, shares of the hub's WSGI app): peewee compiling and running the 22-column INSERT 17%;
+`KeyRing.seal` looking up the primary data key in the database on every seal 11% (a peewee query
+per creation: `hub/crypto/keyring.py` `_primary_id_in_database`); the tags' INSERT 7%; the audit
+append 6%; COMMIT 5%; validation 6% (a marshmallow schema built per request 2.4%); `to_record`
+building the provider's config schema to find its secret fields 2%; auth 5%.""",
     "integration_list": """\
 Seeded in bulk: one INSERT statement per 20,000 rows (executemany) in a single transaction, each
-row a copy of one created through the API under a new id and name. A page is one index range on
-(project, id), so its cost does not grow with the project: most of a page's time is dumping its
-50 records through the schema.""",
+row a copy of one created through the API under a new id and name, the sealed credentials one
+ciphertext reused (a list never opens them). Both hubs stay open and the rounds alternate between
+them, so both sizes meet the same load (measured one after the other, a neighbour's load once made
+the ratio 2.5). A page is one index range on (project, id): its cost does not grow with the
+project. Its SQL is 0.3 ms; nearly all of a page's time is turning its 50 rows into records and
+dumping them through the schema.""",
     "door": """\
 `GET /v1/projects/{p}/integrations/{id}/credentials`: auth, project, the integration row, decrypt,
-an audit event appended to the org's chain under its head lock (head read, event hash, insert, head
-update), committed; the floor reads a row by primary key, decrypts it (XChaCha20-Poly1305),
-inserts one row and commits. Before connections were held across requests both sides paid a WAL
-checkpoint per request (floor 385 req/s, hub 236, 0.61x); holding them made the floor 7x faster
-and the hub 4x, so the ratio now shows the hub's Python work.
+an audit event appended to the org's chain under its head lock (head read, event hash, insert,
+head update), committed; the floor reads a row by primary key, decrypts it (XChaCha20-Poly1305),
+inserts one row and commits. Before connections were held across requests both sides also paid a
+WAL checkpoint on every close, which hid the rest (floor 385 req/s, hub 236: 0.61x). Holding them
+made the floor about 7x faster and the hub about 4x, so what the ratio now shows is the hub's own
+Python work: it runs six statements and two hashes where the floor runs three statements.
 
-Where the hub's time goes (pyinstrument, 1,500 requests, share of the hub's request time): the
-audit append 18% (building the event row and its canonical-JSON hash 8%, the insert 4%, the head
-read 3%), the COMMIT 6% (the floor pays it too), `authenticate` 10%, the integration lookup 6%,
-the project lookup 3.5%, decrypt 3%; the before/after-request hooks 9% and routing over the hub's
-URL map 3.5%. None of it is one hot spot: the hub runs six statements and two hashes where the floor
-runs three statements, each costing Python around it.""",
+Where the hub's time goes (pyinstrument over 1,500 requests, `bench/profile_requests.py door`;
+shares of the hub's WSGI app): the audit append 20% (building the event row, its canonical-JSON
+hash 3%, the head read 3%, the insert and the head update 5%); COMMIT 7% (the floor pays it too);
+the integration lookup 6%; decrypting 4%; `authenticate` and `context.principal` 17%; the project
+lookup 4%; the before/after-request hooks 11%; routing 4%; Flask's contexts 10%. No one part
+would reach 0.5x alone: the audit append (`hub/audit/log.py`) and auth (`hub/tenancy/api_keys.py`,
+`hub/api/context.py`) are where most of it is.""",
     "audit_paging": """\
-The org's chain filled in bulk (their hashes not a valid chain: paging never reads them). A page
-is one index range in `seq` order ((project, seq) or (project, action, seq)).""",
+The org's chain filled in bulk (their hashes not a valid chain: paging never reads them). Both
+hubs stay open and the rounds alternate between them. A page is one index range in `seq` order
+((project, seq) or (project, action, seq)), so its cost does not depend on the chain's length.""",
     "rewrap": """\
 `hub crypto rewrap`'s loop on sealed rows (half integration credentials, half secret versions),
 batch size 1,000: decrypt under the old data key, seal under the new primary, one conditional
 UPDATE statement per batch; then every record is checked to open under the new key.""",
     "bulk_verify": """\
 The real `hub integrations verify --all --concurrency 32` (in process, through the CLI runner)
-against a threaded fake Slack on loopback that answers every `auth.test` after 200 ms. Each check
-opens the credentials, calls the fake through the egress client, records the result on the row
-and appends `integration.verify` to the audit chain. The physical limit assumes every thread is
-always waiting on the fake; what exceeds it is the hub's own work per check (SQLite serialises the
-32 threads' writes: each records its result under the database's single write lock).""",
+against a fake Slack in its own process on loopback, answering every `auth.test` after 200 ms.
+Each check opens the credentials, calls the fake through the egress client, then, in one
+transaction, records the result on the row and appends `integration.verify` to the audit chain.
+The physical limit assumes every thread is always waiting on the fake (32 rounds of 32 checks are
+6.4 s, the formula's 6.25 s).
+
+Where the time went (each phase timed across the 32 threads, per check): SQLite's busy handler
+was the largest excess: a writer that found the write lock taken slept in steps of up to 100 ms,
+29 ms per check on average for transactions of about 1 ms (1.37x). The process's SQLite writers
+now take turns and are woken as the holder commits (`hub.storage.database.WriteTurns`): 2-7 ms
+per check. What is left per check: the egress client and HTTP 13-18 ms beyond the fake's 200 ms
+(two cores shared by 32 threads, under the GIL), and a SQLite connection opened and closed per
+check (2-4 ms: `hub/verification/bulk.py` `_check_one` opens one per check; a connection per
+worker thread would save it). With the fake in the same process (its threads competing for the
+hub's GIL) it was 1.26x-1.31x.""",
 }
 
 
