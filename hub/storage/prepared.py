@@ -6,7 +6,6 @@ compiled by peewee for the bound database, and from then on run as that SQL with
 """
 from __future__ import annotations
 
-import weakref
 from typing import Callable
 
 import peewee
@@ -28,33 +27,68 @@ def raw_slot(name: str) -> peewee.Value:
     return peewee.Value(slot(name), converter=False)
 
 
+class _Plan:
+    """A `Prepared` query as compiled for one database: its SQL, where each parameter comes from,
+    and (for `first`) each result column's field name and converter, worked out on first use."""
+
+    __slots__ = ("sql", "steps", "columns")
+
+    def __init__(self, sql: str, steps: list):
+        self.sql, self.steps, self.columns = sql, steps, None
+
+
 class Prepared:
     def __init__(self, model, build: Callable[[], object]):
         self._model = model
         self._build = build
-        # database -> (sql, parameter plan); weak, so a closed database's plan goes with it
-        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def _plan(self):
+    def _plan(self) -> tuple[peewee.Database, _Plan]:
         db = database.obj
-        plan = self._compiled.get(db)
+        if db is None:
+            database.execute_sql  # noqa: B018 - the proxy raises InterfaceError, saying how to bind one
+        # Kept on the database itself (one dict lookup per query), so its plans go with it.
+        plans = db.__dict__.get("_hub_prepared_plans")
+        if plans is None:
+            plans = db.__dict__.setdefault("_hub_prepared_plans", {})
+        plan = plans.get(self)
         if plan is None:
             sql, params = self._build().sql()
             steps = [(p[len(_MARK):-1], None) if isinstance(p, str) and p.startswith(_MARK)
                      else (None, p) for p in params]
-            plan = self._compiled[db] = (sql, steps)
-        return plan
+            plan = plans[self] = _Plan(sql, steps)
+        return db, plan
 
-    def _params(self, values):
-        sql, steps = self._plan()
-        return sql, [values[name] if name is not None else fixed for name, fixed in steps]
+    def _run(self, values):
+        db, plan = self._plan()
+        params = [values[name] if name is not None else fixed for name, fixed in plan.steps]
+        return db.execute_sql(plan.sql, params), plan, params
 
     def first(self, **values):
         """The first model instance the query finds with these slot values, or None."""
-        sql, params = self._params(values)
-        return next(iter(self._model.raw(sql, *params)), None)
+        cursor, plan, params = self._run(values)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        # Built here rather than by peewee's cursor wrapper, which maps the result's columns to
+        # fields again for every query: that cost as much as the lookup itself.
+        if plan.columns is None:
+            plan.columns = self._columns(cursor.description)
+        if plan.columns is False:  # a column that is not one of the model's fields: peewee's way
+            return next(iter(self._model.raw(plan.sql, *params)), None)
+        instance = self._model(__no_default__=True)
+        instance.__data__ = {name: value if value is None or convert is None else convert(value)
+                             for (name, convert), value in zip(plan.columns, row)}
+        return instance
+
+    def _columns(self, description):
+        """(field name, python_value) per result column, or False if one is not a field."""
+        by_column = self._model._meta.columns
+        fields = [by_column.get(column[0]) for column in description]
+        # (`is None`: a field compared with == makes an SQL expression, which is truthy)
+        if any(field is None for field in fields):
+            return False
+        return [(field.name, field.python_value) for field in fields]
 
     def execute(self, **values) -> int:
         """Run an INSERT or UPDATE with these slot values; returns the rows it changed."""
-        sql, params = self._params(values)
-        return database.execute_sql(sql, params).rowcount
+        return self._run(values)[0].rowcount
