@@ -12,8 +12,15 @@ import logging
 from urllib.parse import urlsplit
 
 from hub.audit import log as audit
-from hub.errors import (Conflict, Corrupted, DecryptionFailed, Forbidden, InvalidInput, NotFound,
-                        invalid_field)
+from hub.errors import (
+    Conflict,
+    Corrupted,
+    DecryptionFailed,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    invalid_field,
+)
 from hub.integrations.validation import NAME_RE
 from hub.plugins import ProviderRegistry
 from hub.sdk import AuthMethod, OAuth, Provider
