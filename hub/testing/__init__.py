@@ -40,10 +40,8 @@ if TYPE_CHECKING:
     from hub.testing.fake_oauth import FakeOAuthServer
     from hub.testing.fake_server import FakeProvider
 
-# `fake_oauth` joins __all__ with its section in docs/plugins.md (tests/test_docs.py holds every
-# lower-case name of __all__ to be documented there); pytest registers it as a fixture regardless.
 __all__ = ["FakeOAuthServer", "FakeProvider", "HubTestApp", "LOOPBACK_ALLOW_LIST", "TEST_TIMEOUT",
-           "assert_no_echo", "egress_client", "fake_provider", "hub_app_with", "result_from_check",
+           "assert_no_echo", "egress_client", "fake_oauth", "fake_provider", "hub_app_with", "result_from_check",
            "undocumented_fields", "verify_credentials"]
 
 MISSING_HTTPSERVER = (
