@@ -12,12 +12,12 @@ import uuid
 from pathlib import Path
 
 from flask import g, request, send_from_directory
-from flask_smorest import Api
 
 from hub.api import (
     access_log,
     api_keys,
     audit,
+    blueprint,
     credentials,
     health,
     input_guard,
@@ -29,6 +29,7 @@ from hub.api import (
     providers,
     secrets,
 )
+from hub.api.blueprint import Api
 
 RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp,
              org_integrations.blp, credentials.blp, secrets.blp, audit.blp]
@@ -51,7 +52,7 @@ def _redoc_dir() -> Path:
 def _configure_openapi(app) -> None:
     app.config.setdefault("API_TITLE", "hub")
     app.config.setdefault("API_VERSION", "v1")
-    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_VERSION", "3.1.0")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
@@ -64,8 +65,11 @@ def _configure_openapi(app) -> None:
             "type": "http", "scheme": "bearer", "bearerFormat": "hub_sk_...",
             "description": "An API key secret, shown once when the key is made."}}},
         "security": [{"bearerAuth": []}],
+        # Relative: the document is served by the hub it describes, wherever that is.
+        "servers": [{"url": "/", "description": "The hub serving this document."}],
         "info": {"description": "Keeps third-party credentials encrypted and verified. "
-                                "Errors are RFC 9457 problem+json."},
+                                "Errors are RFC 9457 problem+json (`Problem`).",
+                 "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}},
     })
 
 
@@ -99,10 +103,11 @@ def init_app(app) -> None:
     _configure_openapi(app)
     input_guard.init_app(app)
     api = Api(app)
+    blueprint.init_converters(app, api)
     # flask-smorest registers its own JSON error handler; ours (problem+json) replaces it.
     problems.init_app(app)
     _register_assets(app)
-    for blueprint in RESOURCES:
-        api.register_blueprint(blueprint)
+    for resource in RESOURCES:
+        api.register_blueprint(resource)
     app.extensions["hub.api"] = api
     metrics.init_app(app)  # GET /metrics when HUB_METRICS is on

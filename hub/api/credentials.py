@@ -35,7 +35,7 @@ class CredentialsArgs(PageArgs):
     provider = ma.fields.String()
 
 
-@blp.route("/integrations/<integration_id>/credentials")
+@blp.route("/integrations/<item:integration_id>/credentials")
 class IntegrationCredentials(MethodView):
     @blp.response(200, CredentialsSchema)
     def get(self, project, integration_id):

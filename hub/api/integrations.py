@@ -141,7 +141,7 @@ class IntegrationCopy(MethodView):
                                           body.get("name")))
 
 
-@blp.route("/<integration_id>")
+@blp.route("/<item:integration_id>")
 class IntegrationItem(MethodView):
     @blp.response(200, IntegrationSchema)
     def get(self, project, integration_id):
@@ -161,7 +161,7 @@ class IntegrationItem(MethodView):
         store.delete(context.principal(), project, integration_id)
 
 
-@blp.route("/<integration_id>:verifyConfig")
+@blp.route("/<item:integration_id>:verifyConfig")
 class IntegrationVerify(MethodView):
     @blp.arguments(ProposalSchema)
     @blp.response(200, VerificationResultSchema)

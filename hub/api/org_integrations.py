@@ -91,7 +91,7 @@ class SharedCredentials(MethodView):
 blp.after_request(never_cached)
 
 
-@blp.route("/<integration_id>")
+@blp.route("/<item:integration_id>")
 class OrgIntegrationItem(MethodView):
     @blp.response(200, IntegrationSchema)
     def get(self, integration_id):
@@ -111,7 +111,7 @@ class OrgIntegrationItem(MethodView):
         org_wide.delete(context.principal(), integration_id)
 
 
-@blp.route("/<integration_id>:verifyConfig")
+@blp.route("/<item:integration_id>:verifyConfig")
 class OrgIntegrationVerify(MethodView):
     @blp.arguments(ProposalSchema)
     @blp.response(200, VerificationResultSchema)
