@@ -66,6 +66,7 @@ def _events(args, project=None):
 
 @blp.route("/projects/<project>/audit-events")
 class ProjectAuditEvents(MethodView):
+    @blp.operation("listProjectAuditEvents")
     @blp.arguments(AuditEventArgs, location="query")
     @blp.response(200, page_schema(AuditEventSchema, "AuditEventPage"))
     def get(self, args, project):
@@ -75,6 +76,7 @@ class ProjectAuditEvents(MethodView):
 
 @blp.route("/audit-events")
 class OrgAuditEvents(MethodView):
+    @blp.operation("listAuditEvents")
     @blp.arguments(AuditEventArgs, location="query")
     @blp.response(200, page_schema(AuditEventSchema, "OrgAuditEventPage"))
     def get(self, args):
@@ -84,6 +86,7 @@ class OrgAuditEvents(MethodView):
 
 @blp.route("/audit-checkpoints")
 class AuditCheckpoints(MethodView):
+    @blp.operation("listAuditCheckpoints")
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(CheckpointSchema, "CheckpointPage"))
     def get(self, args):
@@ -93,6 +96,7 @@ class AuditCheckpoints(MethodView):
 
 @blp.route("/audit-checkpoints/public-key")
 class AuditPublicKey(MethodView):
+    @blp.operation("getAuditPublicKey")
     @blp.response(200, PublicKeySchema)
     def get(self):
         """The Ed25519 key that verifies the checkpoints (audit:read)."""

@@ -37,6 +37,7 @@ class CredentialsArgs(PageArgs):
 
 @blp.route("/integrations/<item:integration_id>/credentials")
 class IntegrationCredentials(MethodView):
+    @blp.operation("getIntegrationCredentials", errors=(409,))
     @blp.response(200, CredentialsSchema)
     def get(self, project, integration_id):
         """Read one integration's decrypted credentials (credentials:read; audited; 409 when it
@@ -46,6 +47,7 @@ class IntegrationCredentials(MethodView):
 
 @blp.route("/credentials")
 class ProjectCredentials(MethodView):
+    @blp.operation("listProjectCredentials")
     @blp.arguments(CredentialsArgs, location="query")
     @blp.response(200, page_schema(CredentialsSchema, "CredentialsPage"))
     def get(self, args, project):

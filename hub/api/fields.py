@@ -21,3 +21,13 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
         "next_cursor": ma.fields.String(allow_none=True, required=True),
         "has_more": ma.fields.Boolean(required=True),
     })
+
+
+def always_present(*optional: str):
+    """A response schema's class decorator: every field is in every response, so the document
+    lists it as `required` (generated clients then type it as present), except those named."""
+    def mark(schema_cls: type[ma.Schema]) -> type[ma.Schema]:
+        for name, field in schema_cls._declared_fields.items():
+            field.required = name not in optional
+        return schema_cls
+    return mark

@@ -3,7 +3,7 @@ from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
-from hub.api.fields import PageArgs, Timestamp, page_schema
+from hub.api.fields import PageArgs, Timestamp, always_present, page_schema
 from hub.api.verification_schema import VerificationResultSchema
 from hub.integrations import org_wide, records, store, validation
 from hub.storage.models import Integration
@@ -42,12 +42,14 @@ class IntegrationUpdateSchema(IntegrationCreateSchema):
     status = ma.fields.String(validate=ma.validate.OneOf(records.SETTABLE_STATUSES))
 
 
+@always_present()
 class CredentialsSummarySchema(ma.Schema):
     fields = ma.fields.List(ma.fields.String())
     fingerprint = ma.fields.String()
     updated_at = Timestamp()
 
 
+@always_present("is_global", "projects", "shared")
 class IntegrationSchema(ma.Schema):
     id = ma.fields.String()
     project = ma.fields.String(allow_none=True)
@@ -102,6 +104,7 @@ def _record(project, row):
 
 @blp.route("")
 class Integrations(MethodView):
+    @blp.operation("createIntegration", errors=(409, 429))
     @blp.arguments(CreateArgs, location="query")
     @blp.arguments(IntegrationCreateSchema)
     @blp.response(201, IntegrationSchema)
@@ -110,6 +113,7 @@ class Integrations(MethodView):
         return _record(*store.create(context.integration_services(), context.principal(),
                                             project, body, verify=args["verify"]))
 
+    @blp.operation("listIntegrations")
     @blp.arguments(IntegrationListArgs, location="query")
     @blp.response(200, page_schema(IntegrationSchema, "IntegrationPage"))
     def get(self, args, project):
@@ -132,6 +136,7 @@ class Integrations(MethodView):
 
 @blp.route("/copy")
 class IntegrationCopy(MethodView):
+    @blp.operation("copyIntegration", errors=(409,))
     @blp.arguments(CopySchema)
     @blp.response(201, IntegrationSchema)
     def post(self, body, project):
@@ -143,11 +148,13 @@ class IntegrationCopy(MethodView):
 
 @blp.route("/<item:integration_id>")
 class IntegrationItem(MethodView):
+    @blp.operation("getIntegration")
     @blp.response(200, IntegrationSchema)
     def get(self, project, integration_id):
         """One integration (integrations:read). Credential values are never in it."""
         return _record(*records.get(context.principal(), project, integration_id))
 
+    @blp.operation("updateIntegration", errors=(409,))
     @blp.arguments(IntegrationUpdateSchema)
     @blp.response(200, IntegrationSchema)
     def put(self, body, project, integration_id):
@@ -155,6 +162,7 @@ class IntegrationItem(MethodView):
         return _record(*store.update(context.integration_services(), context.principal(),
                                             project, integration_id, body))
 
+    @blp.operation("deleteIntegration")
     @blp.response(204)
     def delete(self, project, integration_id):
         """Delete an integration and its ciphertext (integrations:write)."""
@@ -163,7 +171,8 @@ class IntegrationItem(MethodView):
 
 @blp.route("/<item:integration_id>:verifyConfig")
 class IntegrationVerify(MethodView):
-    @blp.arguments(ProposalSchema)
+    @blp.operation("verifyIntegration", errors=(409, 429))
+    @blp.arguments(ProposalSchema, required=False)
     @blp.response(200, VerificationResultSchema)
     def post(self, body, project, integration_id):
         """Check the stored credentials and record the result (integrations:verify). With a body,

@@ -56,6 +56,7 @@ def _records(rows):
 
 @blp.route("")
 class OrgIntegrations(MethodView):
+    @blp.operation("createOrgIntegration", errors=(409, 429))
     @blp.arguments(CreateArgs, location="query")
     @blp.arguments(OrgIntegrationCreateSchema)
     @blp.response(201, IntegrationSchema)
@@ -66,6 +67,7 @@ class OrgIntegrations(MethodView):
                               verify=args["verify"])
         return _records([row])[0]
 
+    @blp.operation("listOrgIntegrations")
     @blp.arguments(OrgIntegrationListArgs, location="query")
     @blp.response(200, page_schema(IntegrationSchema, "OrgIntegrationPage"))
     def get(self, args):
@@ -78,6 +80,7 @@ class OrgIntegrations(MethodView):
 
 @blp.route("/credentials")
 class SharedCredentials(MethodView):
+    @blp.operation("listSharedCredentials", errors=(404,))
     @blp.arguments(SharedCredentialsArgs, location="query")
     @blp.response(200, page_schema(CredentialsSchema, "SharedCredentialsPage"))
     def get(self, args):
@@ -93,11 +96,13 @@ blp.after_request(never_cached)
 
 @blp.route("/<item:integration_id>")
 class OrgIntegrationItem(MethodView):
+    @blp.operation("getOrgIntegration")
     @blp.response(200, IntegrationSchema)
     def get(self, integration_id):
         """One org-wide integration (integrations:read)."""
         return _records([org_wide.get(context.principal(), integration_id)])[0]
 
+    @blp.operation("updateOrgIntegration", errors=(409,))
     @blp.arguments(OrgIntegrationUpdateSchema)
     @blp.response(200, IntegrationSchema)
     def put(self, body, integration_id):
@@ -105,6 +110,7 @@ class OrgIntegrationItem(MethodView):
         return _records([org_wide.update(context.integration_services(), context.principal(),
                                          integration_id, body)])[0]
 
+    @blp.operation("deleteOrgIntegration")
     @blp.response(204)
     def delete(self, integration_id):
         """Delete it from every project that used it, with its ciphertext (integrations:write)."""
@@ -113,7 +119,8 @@ class OrgIntegrationItem(MethodView):
 
 @blp.route("/<item:integration_id>:verifyConfig")
 class OrgIntegrationVerify(MethodView):
-    @blp.arguments(ProposalSchema)
+    @blp.operation("verifyOrgIntegration", errors=(409, 429))
+    @blp.arguments(ProposalSchema, required=False)
     @blp.response(200, VerificationResultSchema)
     def post(self, body, integration_id):
         """Check the stored credentials and record the result (integrations:verify); with a body,

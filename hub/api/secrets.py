@@ -45,7 +45,7 @@ class ResolveSchema(ma.Schema):
 
 
 class ResolvedSchema(ma.Schema):
-    result = ma.fields.String()
+    result = ma.fields.String(required=True)
 
 
 def _written(written: secret_store.Written) -> Secret:
@@ -55,12 +55,14 @@ def _written(written: secret_store.Written) -> Secret:
 
 @blp.route("/<project>/secrets")
 class Secrets(MethodView):
+    @blp.operation("createSecret", errors=(409,))
     @blp.arguments(SecretCreateSchema)
     @blp.response(201, SecretWrittenSchema)
     def post(self, body, project):
         """Create a secret with version 1 ENABLED (secrets:write)."""
         return _written(secret_store.create_secret(context.keyring(), context.principal(), project, **body))
 
+    @blp.operation("listSecrets")
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(SecretSchema, "SecretPage"))
     def get(self, args, project):
@@ -70,6 +72,7 @@ class Secrets(MethodView):
 
 @blp.route("/<project>/secrets:resolve")
 class SecretsResolve(MethodView):
+    @blp.operation("resolveSecrets")
     @blp.arguments(ResolveSchema)
     @blp.response(200, ResolvedSchema)
     def post(self, body, project):
@@ -80,11 +83,13 @@ class SecretsResolve(MethodView):
 
 @blp.route("/<project>/secrets/<name>")
 class SecretItem(MethodView):
+    @blp.operation("getSecret")
     @blp.response(200, SecretSchema)
     def get(self, project, name):
         """A secret's metadata, never its values (secrets:read)."""
         return secret_store.get_secret(context.principal(), project, name)
 
+    @blp.operation("updateSecret", errors=(409,))
     @blp.arguments(SecretUpdateSchema)
     @blp.response(200, SecretWrittenSchema)
     def put(self, body, project, name):
@@ -92,6 +97,7 @@ class SecretItem(MethodView):
         return _written(secret_store.update_secret(context.keyring(), context.principal(), project,
                                                    name, **body))
 
+    @blp.operation("deleteSecret")
     @blp.response(204)
     def delete(self, project, name):
         """Delete a secret with every version and its ciphertext (secrets:write)."""
@@ -100,6 +106,7 @@ class SecretItem(MethodView):
 
 @blp.route("/<project>/secrets/<name>/versions")
 class SecretVersions(MethodView):
+    @blp.operation("listSecretVersions")
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(SecretVersionSchema, "SecretVersionPage"))
     def get(self, args, project, name):
@@ -109,6 +116,7 @@ class SecretVersions(MethodView):
 
 @blp.route("/<project>/secrets/<name>/versions/<int:version>")
 class SecretVersionItem(MethodView):
+    @blp.operation("getSecretVersion")
     @blp.response(200, SecretVersionSchema)
     def get(self, project, name, version):
         """One version's metadata, never its values (secrets:read)."""
@@ -117,6 +125,7 @@ class SecretVersionItem(MethodView):
 
 @blp.route("/<project>/secrets/<name>/versions/<int:version>:enable")
 class SecretVersionEnable(MethodView):
+    @blp.operation("enableSecretVersion", errors=(409,))
     @blp.response(200, SecretVersionSchema)
     def post(self, project, name, version):
         """Make this version the one ENABLED, e.g. to roll back (secrets:write)."""
@@ -125,6 +134,7 @@ class SecretVersionEnable(MethodView):
 
 @blp.route("/<project>/secrets/<name>/versions/<int:version>:disable")
 class SecretVersionDisable(MethodView):
+    @blp.operation("disableSecretVersion", errors=(409,))
     @blp.response(200, SecretVersionSchema)
     def post(self, project, name, version):
         """Disable this version (secrets:write)."""
@@ -133,6 +143,7 @@ class SecretVersionDisable(MethodView):
 
 @blp.route("/<project>/secrets/<name>/versions/<int:version>:destroy")
 class SecretVersionDestroy(MethodView):
+    @blp.operation("destroySecretVersion", errors=(409,))
     @blp.response(200, SecretVersionSchema)
     def post(self, project, name, version):
         """Erase this version's values for good; its metadata and sha256 stay (secrets:write)."""
