@@ -91,11 +91,37 @@ def init_request_ids(app) -> None:
     @app.before_request
     def _take_request_id():
         given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+        g.request_id = given if _REQUEST_ID_RE.fullmatch(given) else uuid.uuid4().hex
 
     @app.after_request
     def _echo_request_id(response):
         response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        return response
+
+
+def _document_loaded_providers(api, registry) -> None:
+    """`provider` and `auth_type` in the create bodies are enums of what this hub has loaded (the
+    schemas are classes; the providers come from plugins)."""
+    names = registry.names()
+    if not names:
+        return
+    methods = sorted({method.id for name in names for method in registry.get(name).auth_methods})
+    schemas = api.spec.components.schemas
+    for schema_name in ("IntegrationCreate", "OrgIntegrationCreate"):
+        properties = schemas[schema_name]["properties"]
+        properties["provider"] = {**properties["provider"], "enum": names}
+        properties["auth_type"] = {**properties["auth_type"], "enum": methods}
+        for prop in (properties["provider"], properties["auth_type"]):
+            prop.pop("pattern", None)
+
+
+def _answer_options_plainly(app) -> None:
+    """Flask answers OPTIONS with an empty text/html 200; a JSON API says 204 and the Allow."""
+    @app.after_request
+    def _options_no_content(response):
+        if request.method == "OPTIONS" and response.status_code == 200 and not response.get_data():
+            response.status_code = 204
+            response.headers.pop("Content-Type", None)
         return response
 
 
@@ -109,5 +135,7 @@ def init_app(app) -> None:
     _register_assets(app)
     for resource in RESOURCES:
         api.register_blueprint(resource)
+    _document_loaded_providers(api, app.extensions["hub.providers"])
+    _answer_options_plainly(app)
     app.extensions["hub.api"] = api
     metrics.init_app(app)  # GET /metrics when HUB_METRICS is on

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from hub import tenancy
 from hub.api import context
 from hub.api.blueprint import Blueprint
-from hub.api.fields import PageArgs, Timestamp, always_present, page_schema
+from hub.api.fields import PageArgs, ProjectRef, Timestamp, always_present, page_schema
 from hub.storage.models import ApiKey
 from hub.storage.pagination import paginate
 from hub.tenancy import permissions
@@ -16,7 +16,7 @@ class ApiKeyCreateSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
     role = ma.fields.String(validate=ma.validate.OneOf(sorted(permissions.ROLES)))
     permissions = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(permissions.ALL)))
-    projects = ma.fields.List(ma.fields.String(), metadata={
+    projects = ma.fields.List(ProjectRef(), metadata={
         "description": "Project handles or ids; omitted: every project of the org."})
     expires_at = Timestamp(allow_none=True)
 
@@ -29,7 +29,7 @@ class ApiKeySchema(ma.Schema):
     role = ma.fields.String(allow_none=True)
     permissions = ma.fields.List(ma.fields.String())
     projects = ma.fields.Method("_project_handles", allow_none=True, metadata={
-        "type": ["array", "null"], "items": {"type": "string"},
+        "type": "array", "items": {"type": "string"},
         "description": "The handles of the projects it is limited to; null: every project."})
     expires_at = Timestamp(allow_none=True)
     created_at = Timestamp()

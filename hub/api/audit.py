@@ -5,7 +5,7 @@ from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
-from hub.api.fields import PageArgs, Timestamp, page_schema
+from hub.api.fields import IntegerPageArgs, Timestamp, page_schema
 from hub.audit import checkpoints, queries
 from hub.tenancy import permissions as perms
 
@@ -34,7 +34,7 @@ class AuditEventSchema(ma.Schema):
     hash = ma.fields.String(required=True)
 
 
-class AuditEventArgs(PageArgs):
+class AuditEventArgs(IntegerPageArgs):
     action = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     since = Timestamp()
 
@@ -87,7 +87,7 @@ class OrgAuditEvents(MethodView):
 @blp.route("/audit-checkpoints")
 class AuditCheckpoints(MethodView):
     @blp.operation("listAuditCheckpoints")
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(IntegerPageArgs, location="query")
     @blp.response(200, page_schema(CheckpointSchema, "CheckpointPage"))
     def get(self, args):
         """The org's signed checkpoints of its chain head, newest first (audit:read)."""

@@ -97,14 +97,52 @@ class Api(flask_smorest.Api):
 
     DEFAULT_ERROR_RESPONSE_NAME = None  # no catch-all `default`: each error is documented
 
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(_storable_text)
+
     def _register_responses(self):
         self.spec.components.schema("Problem", PROBLEM_SCHEMA)
+        self.spec.components.schema("StorableValue", STORABLE_VALUE_SCHEMA)
         for status in PROBLEM_STATUSES:
             response = {"description": _PROBLEM_DESCRIPTIONS[status], "content": {
                 PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
             if status == 429:
                 response["headers"] = _RETRY_AFTER
             self.spec.components.response(problem_response_name(status), response, lazy=True)
+
+
+# The input guard (hub/api/input_guard.py) refuses NUL in any string: no database stores it.
+STORABLE_TEXT_PATTERN = "^[^\\u0000]*$"
+
+
+STORABLE_VALUE_REF = {"$ref": "#/components/schemas/StorableValue"}
+# Any JSON value whose strings (keys too) hold no NUL: what a free-form object (config,
+# credentials before the provider's schema reads them) may hold.
+STORABLE_VALUE_SCHEMA = {
+    "description": "Any JSON value; no string in it (nor any key) holds a NUL character.",
+    "anyOf": [
+        {"type": ["number", "boolean", "null"]},
+        {"type": "string", "pattern": STORABLE_TEXT_PATTERN},
+        {"type": "array", "items": STORABLE_VALUE_REF},
+        {"type": "object", "propertyNames": {"pattern": STORABLE_TEXT_PATTERN},
+         "additionalProperties": STORABLE_VALUE_REF},
+    ],
+}
+
+
+def _storable_text(converter, field, ret, **kwargs) -> dict:
+    """A string field with no pattern of its own says that it holds no NUL; so does a free-form
+    object. `metadata={"openapi": {...}}` is copied verbatim (apispec drops keywords it does not
+    know, such as propertyNames)."""
+    extra = dict(field.metadata.get("openapi", {}))
+    if ret.get("type") in ("string", ["string", "null"]) and not (
+            {"pattern", "enum", "format"} & set(ret) | set(extra)):
+        extra["pattern"] = STORABLE_TEXT_PATTERN
+    if ret.get("type") in ("object", ["object", "null"]) and ret.get("additionalProperties") == {}:
+        extra.setdefault("propertyNames", {"pattern": STORABLE_TEXT_PATTERN})
+        extra.setdefault("additionalProperties", STORABLE_VALUE_REF)
+    return extra
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -6,6 +6,7 @@ from hub.api.blueprint import Blueprint
 from hub.api.fields import PageArgs, Timestamp, always_present, page_schema
 from hub.api.verification_schema import VerificationResultSchema
 from hub.integrations import org_wide, records, store, validation
+from hub.sdk import FullMatch
 from hub.storage.models import Integration
 from hub.storage.pagination import paginate
 from hub.verification import record as verification
@@ -13,8 +14,8 @@ from hub.verification import record as verification
 blp = Blueprint("integrations", __name__, url_prefix="/v1/projects/<project>/integrations",
                 description="A project's integrations: provider credentials (never returned) and config.")
 
-_name = ma.fields.String(validate=ma.validate.Regexp(validation.NAME_RE,
-                         error="Use 1-100 letters, digits, '_' or '-'."))
+_name = ma.fields.String(validate=FullMatch(validation.NAME_RE,
+                                           error="Use 1-100 letters, digits, '_' or '-'."))
 _tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
                        validate=ma.validate.Length(max=50))
 

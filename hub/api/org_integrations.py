@@ -6,7 +6,7 @@ from flask.views import MethodView
 from hub.api import context
 from hub.api.blueprint import Blueprint
 from hub.api.credentials import CredentialsSchema, never_cached
-from hub.api.fields import PageArgs, page_schema
+from hub.api.fields import PageArgs, ProjectRef, page_schema
 from hub.api.integrations import (
     CreateArgs,
     IntegrationCreateSchema,
@@ -28,13 +28,13 @@ _SCOPE_DOC = "Exactly one of is_global: true and projects: [handles or ids]."
 
 class OrgIntegrationCreateSchema(IntegrationCreateSchema):
     is_global = ma.fields.Boolean(metadata={"description": _SCOPE_DOC})
-    projects = ma.fields.List(ma.fields.String(), validate=ma.validate.Length(min=1, max=200),
+    projects = ma.fields.List(ProjectRef(), validate=ma.validate.Length(min=1, max=200),
                               metadata={"description": _SCOPE_DOC})
 
 
 class OrgIntegrationUpdateSchema(IntegrationUpdateSchema):
     is_global = ma.fields.Boolean(metadata={"description": "Replaces the scope. " + _SCOPE_DOC})
-    projects = ma.fields.List(ma.fields.String(), validate=ma.validate.Length(min=1, max=200),
+    projects = ma.fields.List(ProjectRef(), validate=ma.validate.Length(min=1, max=200),
                               metadata={"description": "Replaces the scope. " + _SCOPE_DOC})
 
 
@@ -43,7 +43,7 @@ class OrgIntegrationListArgs(PageArgs):
 
 
 class SharedCredentialsArgs(PageArgs):
-    project = ma.fields.String(required=True, metadata={
+    project = ProjectRef(required=True, metadata={
         "description": "The project (handle or id) whose applicable org-wide credentials to read."})
     provider = ma.fields.String()
 

@@ -5,6 +5,7 @@ from hub import tenancy
 from hub.api import context
 from hub.api.blueprint import Blueprint
 from hub.api.fields import PageArgs, Timestamp, always_present, page_schema
+from hub.sdk import FullMatch
 from hub.storage.models import Project
 from hub.storage.pagination import paginate
 from hub.tenancy.projects import HANDLE_RE
@@ -14,7 +15,7 @@ blp = Blueprint("projects", __name__, url_prefix="/v1/projects", description="Pr
 
 class ProjectCreateSchema(ma.Schema):
     # The domain checks the handle too (the CLI makes projects); here so the document says it.
-    handle = ma.fields.String(required=True, validate=ma.validate.Regexp(
+    handle = ma.fields.String(required=True, validate=FullMatch(
         HANDLE_RE, error="Use 2-63 lower-case letters, digits or '-', starting with a letter or "
                          "digit."), metadata={"example": "payments"})
     display_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))

@@ -4,7 +4,7 @@ from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
-from hub.api.fields import PageArgs, page_schema
+from hub.api.fields import PageArgs, VersionPageArgs, page_schema
 from hub.secrets import store as secret_store
 from hub.secrets.schemas import SecretSchema, SecretVersionSchema, SecretWrittenSchema
 from hub.storage.models import Secret
@@ -15,11 +15,15 @@ blp = Blueprint("secrets", __name__, url_prefix="/v1/projects",
                             "string values, sealed; only `secrets:resolve` hands values out.")
 
 _VALUES_DOC = {
-    "type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1,
+    "type": "object", "minProperties": 1,
+    "additionalProperties": {"type": "string", "pattern": "^[^\\u0000]*$"},
     "writeOnly": True, "example": {"username": "app", "password": "s3cr3t"},
     "description": "String keys (1-200 of letters, digits, '_', '-', '.') to string values; "
                    "at most 64 KiB of JSON. Never returned by any read.",
 }
+
+
+_VALUES_KEYS = {"propertyNames": {"pattern": "^[A-Za-z0-9_.-]{1,200}$"}}
 
 
 class SecretCreateSchema(ma.Schema):
@@ -27,11 +31,11 @@ class SecretCreateSchema(ma.Schema):
         "pattern": "^[A-Za-z0-9_-]{1,100}$", "example": "db"})
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
     # Checked by the domain, so that the API and the CLI report a bad key alike ("values.KEY").
-    values = ma.fields.Raw(required=True, metadata=_VALUES_DOC)
+    values = ma.fields.Raw(required=True, metadata={**_VALUES_DOC, "openapi": _VALUES_KEYS})
 
 
 class SecretUpdateSchema(ma.Schema):
-    values = ma.fields.Raw(required=True, metadata=_VALUES_DOC)
+    values = ma.fields.Raw(required=True, metadata={**_VALUES_DOC, "openapi": _VALUES_KEYS})
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
     cas = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1), metadata={
         "description": "Write only if the newest version is this one (else 409 with current_version)."})
@@ -107,7 +111,7 @@ class SecretItem(MethodView):
 @blp.route("/<project>/secrets/<name>/versions")
 class SecretVersions(MethodView):
     @blp.operation("listSecretVersions")
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(VersionPageArgs, location="query")
     @blp.response(200, page_schema(SecretVersionSchema, "SecretVersionPage"))
     def get(self, args, project, name):
         """A secret's versions by number, with their states and sha256 (secrets:read)."""

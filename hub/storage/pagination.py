@@ -5,9 +5,7 @@ sort key and resumes after the last key seen, so a page costs one index range sc
 """
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
 from typing import Any, Callable
 
 from hub.errors import invalid_field
@@ -25,15 +23,24 @@ class Page:
 
 
 def encode_cursor(after: str) -> str:
-    raw = json.dumps({"after": after}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # Hex of the key's ASCII (keys are UUIDs and integers): every string of the documented shape
+    # (pairs 01-7f, see CURSOR_PATTERN) decodes, so a client can only send a cursor that reads.
+    return after.encode("ascii").hex()
+
+
+# What a cursor looks like, for the document: hex pairs of ASCII without NUL; integer keys (audit
+# sequence numbers, version numbers) are ASCII digits, pairs 30-39.
+CURSOR_PATTERN = r"^(?:0[1-9a-f]|[1-7][0-9a-f]){1,100}$"
+INTEGER_CURSOR_PATTERN = r"^(?:3[0-9]){1,18}$"
+VERSION_CURSOR_PATTERN = r"^3[1-9](?:3[0-9]){0,9}$"
 
 
 def decode_cursor(cursor: str) -> str:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
-        if not isinstance(after, str) or not after or unstorable(after):
+        if len(cursor) > 200:
+            raise ValueError
+        after = bytes.fromhex(cursor).decode("ascii")
+        if not after or unstorable(after):
             raise ValueError
         return after
     except Exception:  # anything that does not decode is the caller's mistake, not ours
