@@ -38,9 +38,10 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def _swagger_ui_dir() -> Path:
-    import swagger_ui_bundle
+    # Swagger UI 5 (the first to render OpenAPI 3.1), as flask-openapi3-swagger packages it.
+    import flask_openapi3_swagger
 
-    return Path(swagger_ui_bundle.swagger_ui_path)
+    return Path(flask_openapi3_swagger.__file__).parent / "templates" / "swagger"
 
 
 def _redoc_dir() -> Path:
@@ -76,7 +77,8 @@ def _configure_openapi(app) -> None:
 def _register_assets(app) -> None:
     @app.route("/_assets/swagger-ui/<path:filename>")
     def swagger_ui_asset(filename):
-        return send_from_directory(_swagger_ui_dir(), filename)
+        kind = "css" if filename.endswith(".css") else "js"
+        return send_from_directory(_swagger_ui_dir() / kind, filename)
 
     @app.route("/_assets/redoc/<path:filename>")
     def redoc_asset(filename):
