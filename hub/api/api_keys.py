@@ -48,7 +48,8 @@ class ApiKeyCreatedSchema(ApiKeySchema):
 
 @blp.route("")
 class ApiKeys(MethodView):
-    @blp.operation("createApiKey", errors=(409,))
+    @blp.operation("createApiKey", errors=(409,), links={
+        name: {"key_id": "$response.body#/id"} for name in ("getApiKey", "revokeApiKey")})
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, ApiKeyCreatedSchema)
     def post(self, body):

@@ -97,13 +97,15 @@ class Api(flask_smorest.Api):
 
     DEFAULT_ERROR_RESPONSE_NAME = None  # no catch-all `default`: each error is documented
 
+    def _register_pagination_header(self):
+        pass  # lists page by cursor in the body; flask-smorest's header schema would go unused
+
     def _init_spec(self, *args, **kwargs):
         super()._init_spec(*args, **kwargs)
         self.ma_plugin.converter.add_attribute_function(_storable_text)
 
     def _register_responses(self):
         self.spec.components.schema("Problem", PROBLEM_SCHEMA)
-        self.spec.components.schema("StorableValue", STORABLE_VALUE_SCHEMA)
         for status in PROBLEM_STATUSES:
             response = {"description": _PROBLEM_DESCRIPTIONS[status], "content": {
                 PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
@@ -116,19 +118,10 @@ class Api(flask_smorest.Api):
 STORABLE_TEXT_PATTERN = "^[^\\u0000]*$"
 
 
-STORABLE_VALUE_REF = {"$ref": "#/components/schemas/StorableValue"}
-# Any JSON value whose strings (keys too) hold no NUL: what a free-form object (config,
-# credentials before the provider's schema reads them) may hold.
-STORABLE_VALUE_SCHEMA = {
-    "description": "Any JSON value; no string in it (nor any key) holds a NUL character.",
-    "anyOf": [
-        {"type": ["number", "boolean", "null"]},
-        {"type": "string", "pattern": STORABLE_TEXT_PATTERN},
-        {"type": "array", "items": STORABLE_VALUE_REF},
-        {"type": "object", "propertyNames": {"pattern": STORABLE_TEXT_PATTERN},
-         "additionalProperties": STORABLE_VALUE_REF},
-    ],
-}
+# A free-form object's values are never a string holding NUL. (Nested values are the provider
+# schema's to check; a recursive schema here would be truer, but generated clients cannot read
+# a union-typed component.)
+STORABLE_VALUE_SCHEMA = {"not": {"type": "string", "pattern": "\\u0000"}}
 
 
 def _storable_text(converter, field, ret, **kwargs) -> dict:
@@ -141,7 +134,7 @@ def _storable_text(converter, field, ret, **kwargs) -> dict:
         extra["pattern"] = STORABLE_TEXT_PATTERN
     if ret.get("type") in ("object", ["object", "null"]) and ret.get("additionalProperties") == {}:
         extra.setdefault("propertyNames", {"pattern": STORABLE_TEXT_PATTERN})
-        extra.setdefault("additionalProperties", STORABLE_VALUE_REF)
+        extra.setdefault("additionalProperties", STORABLE_VALUE_SCHEMA)
     return extra
 
 
@@ -153,13 +146,16 @@ class Blueprint(flask_smorest.Blueprint):
         self._prepare_doc_cbks.append(self._prepare_problems_doc)
 
     @staticmethod
-    def operation(operation_id: str, *, errors=(), without=()):
+    def operation(operation_id: str, *, errors=(), without=(), links=None):
         """Name the operation and add the errors it answers beyond those worked out from its
-        route and arguments (`errors=(409,)`), or drop some of those (`without=(403,)`)."""
+        route and arguments (`errors=(409,)`), or drop some of those (`without=(403,)`).
+
+        `links` ({operationId: {parameter: runtime expression}}) go on the success response, so
+        that clients and fuzzers can chain create -> get -> update -> delete."""
         def decorator(func):
             apidoc = dict(getattr(func, "_apidoc", {}))
             apidoc["hub_operation"] = {"operationId": operation_id, "errors": tuple(errors),
-                                       "without": tuple(without)}
+                                       "without": tuple(without), "links": dict(links or {})}
             func._apidoc = apidoc
             return func
         return decorator
@@ -198,6 +194,12 @@ class Blueprint(flask_smorest.Blueprint):
         responses = doc.setdefault("responses", {})
         for status in sorted(statuses):
             responses[status] = problem_response_name(status)
+        links = declared.get("links")
+        if links:
+            success = next(r for s, r in responses.items() if 200 <= int(s) < 300)
+            success["links"] = {
+                target[0].upper() + target[1:]: {"operationId": target, "parameters": parameters}
+                for target, parameters in links.items()}
         return doc
 
 

@@ -105,7 +105,10 @@ def _record(project, row):
 
 @blp.route("")
 class Integrations(MethodView):
-    @blp.operation("createIntegration", errors=(409, 429))
+    @blp.operation("createIntegration", errors=(409, 429), links={
+        name: {"project": "$request.path.project", "integration_id": "$response.body#/id"}
+        for name in ("getIntegration", "updateIntegration", "deleteIntegration",
+                     "verifyIntegration", "getIntegrationCredentials")})
     @blp.arguments(CreateArgs, location="query")
     @blp.arguments(IntegrationCreateSchema)
     @blp.response(201, IntegrationSchema)
@@ -137,7 +140,10 @@ class Integrations(MethodView):
 
 @blp.route("/copy")
 class IntegrationCopy(MethodView):
-    @blp.operation("copyIntegration", errors=(409,))
+    @blp.operation("copyIntegration", errors=(409,), links={
+        name: {"project": "$request.path.project", "integration_id": "$response.body#/id"}
+        for name in ("getIntegration", "updateIntegration", "deleteIntegration",
+                     "verifyIntegration", "getIntegrationCredentials")})
     @blp.arguments(CopySchema)
     @blp.response(201, IntegrationSchema)
     def post(self, body, project):

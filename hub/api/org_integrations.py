@@ -56,7 +56,10 @@ def _records(rows):
 
 @blp.route("")
 class OrgIntegrations(MethodView):
-    @blp.operation("createOrgIntegration", errors=(409, 429))
+    @blp.operation("createOrgIntegration", errors=(409, 429), links={
+        name: {"integration_id": "$response.body#/id"}
+        for name in ("getOrgIntegration", "updateOrgIntegration", "deleteOrgIntegration",
+                     "verifyOrgIntegration")})
     @blp.arguments(CreateArgs, location="query")
     @blp.arguments(OrgIntegrationCreateSchema)
     @blp.response(201, IntegrationSchema)

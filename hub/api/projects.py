@@ -32,7 +32,10 @@ class ProjectSchema(ma.Schema):
 
 @blp.route("")
 class Projects(MethodView):
-    @blp.operation("createProject", errors=(409,))
+    @blp.operation("createProject", errors=(409,), links={
+        name: {"project": "$response.body#/handle"} for name in (
+            "getProject", "deleteProject", "listIntegrations", "listSecrets",
+            "listProjectCredentials", "listProjectAuditEvents")})
     @blp.arguments(ProjectCreateSchema)
     @blp.response(201, ProjectSchema)
     def post(self, body):

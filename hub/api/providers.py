@@ -43,7 +43,9 @@ class DryRunSchema(ma.Schema):
 
 @blp.route("")
 class Providers(MethodView):
-    @blp.operation("listProviders", without=(403,))
+    @blp.operation("listProviders", without=(403,), links={
+        name: {"provider": "$response.body#/items/0/name"}
+        for name in ("getProvider", "verifyProviderConfig")})
     @blp.response(200, ProviderListSchema)
     def get(self):
         """Every loaded provider (any valid key)."""
@@ -55,7 +57,8 @@ class Providers(MethodView):
 
 @blp.route("/<provider>")
 class ProviderItem(MethodView):
-    @blp.operation("getProvider", without=(403,))
+    @blp.operation("getProvider", without=(403,), links={
+        "verifyProviderConfig": {"provider": "$request.path.provider"}})
     @blp.response(200, ProviderSchema)
     def get(self, provider):
         """One provider (any valid key)."""

@@ -59,7 +59,13 @@ def _written(written: secret_store.Written) -> Secret:
 
 @blp.route("/<project>/secrets")
 class Secrets(MethodView):
-    @blp.operation("createSecret", errors=(409,))
+    @blp.operation("createSecret", errors=(409,), links={
+        name: {"project": "$request.path.project", "name": "$response.body#/name"}
+        for name in ("getSecret", "updateSecret", "deleteSecret", "listSecretVersions")} | {
+        name: {"project": "$request.path.project", "name": "$response.body#/name",
+               "version": "$response.body#/version/version"}
+        for name in ("getSecretVersion", "enableSecretVersion", "disableSecretVersion",
+                     "destroySecretVersion")})
     @blp.arguments(SecretCreateSchema)
     @blp.response(201, SecretWrittenSchema)
     def post(self, body, project):
@@ -93,7 +99,13 @@ class SecretItem(MethodView):
         """A secret's metadata, never its values (secrets:read)."""
         return secret_store.get_secret(context.principal(), project, name)
 
-    @blp.operation("updateSecret", errors=(409,))
+    @blp.operation("updateSecret", errors=(409,), links={
+        name: {"project": "$request.path.project", "name": "$response.body#/name"}
+        for name in ("getSecret", "updateSecret", "deleteSecret", "listSecretVersions")} | {
+        name: {"project": "$request.path.project", "name": "$response.body#/name",
+               "version": "$response.body#/version/version"}
+        for name in ("getSecretVersion", "enableSecretVersion", "disableSecretVersion",
+                     "destroySecretVersion")})
     @blp.arguments(SecretUpdateSchema)
     @blp.response(200, SecretWrittenSchema)
     def put(self, body, project, name):
