@@ -7,7 +7,6 @@ import sys
 import uuid
 
 import pytest
-
 from live_server import served
 
 TOKEN = "xoxb-0000-generated-client"
