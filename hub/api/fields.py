@@ -67,3 +67,16 @@ PROJECT_REF_PATTERN = (r"^(?:[a-z0-9][a-z0-9-]{1,62}|"
 def ProjectRef(**kwargs) -> ma.fields.String:  # noqa: N802 (reads as a field class)
     return ma.fields.String(validate=FullMatch(PROJECT_REF_PATTERN,
                                                error="Give a project handle or id."), **kwargs)
+
+
+class WholeNumber(ma.fields.Integer):
+    """An integer as JSON Schema has it: 3 or 3.0, never "3", true or 3.5 (marshmallow's strict
+    Integer refuses 3.0, which every JSON Schema validator calls an integer)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)

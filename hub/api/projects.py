@@ -34,7 +34,8 @@ class ProjectSchema(ma.Schema):
 class Projects(MethodView):
     @blp.operation("createProject", errors=(409,), links={
         name: {"project": "$response.body#/handle"} for name in (
-            "getProject", "deleteProject", "listIntegrations", "listSecrets",
+            "getProject", "deleteProject", "listIntegrations", "createIntegration",
+            "listSecrets", "createSecret", "resolveSecrets",
             "listProjectCredentials", "listProjectAuditEvents")})
     @blp.arguments(ProjectCreateSchema)
     @blp.response(201, ProjectSchema)

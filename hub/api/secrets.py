@@ -4,7 +4,7 @@ from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
-from hub.api.fields import PageArgs, VersionPageArgs, page_schema
+from hub.api.fields import PageArgs, VersionPageArgs, WholeNumber, page_schema
 from hub.secrets import store as secret_store
 from hub.secrets.schemas import SecretSchema, SecretVersionSchema, SecretWrittenSchema
 from hub.storage.models import Secret
@@ -37,7 +37,7 @@ class SecretCreateSchema(ma.Schema):
 class SecretUpdateSchema(ma.Schema):
     values = ma.fields.Raw(required=True, metadata={**_VALUES_DOC, "openapi": _VALUES_KEYS})
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
-    cas = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1), metadata={
+    cas = WholeNumber(validate=ma.validate.Range(min=1), metadata={
         "description": "Write only if the newest version is this one (else 409 with current_version)."})
 
 

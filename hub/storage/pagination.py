@@ -32,7 +32,25 @@ def encode_cursor(after: str) -> str:
 # sequence numbers, version numbers) are ASCII digits, pairs 30-39.
 CURSOR_PATTERN = r"^(?:0[1-9a-f]|[1-7][0-9a-f]){1,100}$"
 INTEGER_CURSOR_PATTERN = r"^(?:3[0-9]){1,18}$"
-VERSION_CURSOR_PATTERN = r"^3[1-9](?:3[0-9]){0,9}$"
+
+
+def _hex_digits_up_to(maximum: int) -> str:
+    """A pattern for the hex (pairs 30-39) of the decimal numbers 1..maximum: each string it
+    matches decodes to a key the column holds, so none of them is refused."""
+    top = str(maximum)
+    digit = "3[0-9]"
+    options = [f"3[1-9](?:{digit}){{0,{len(top) - 2}}}"]  # fewer digits than the maximum
+    for i, d in enumerate(top):  # as many digits: equal up to i, smaller at i, anything after
+        low = "1" if i == 0 else "0"
+        if int(d) > int(low):
+            rest = len(top) - i - 1
+            options.append("".join(f"3{c}" for c in top[:i]) + f"3[{low}-{int(d) - 1}]"
+                           + (f"(?:{digit}){{{rest}}}" if rest else ""))
+    options.append("".join(f"3{c}" for c in top))
+    return "^(?:" + "|".join(options) + ")$"
+
+
+VERSION_CURSOR_PATTERN = _hex_digits_up_to(2**31 - 1)  # the versions column is a 32-bit integer
 
 
 def decode_cursor(cursor: str) -> str:
