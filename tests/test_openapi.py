@@ -225,7 +225,8 @@ def test_docs_render_the_3_1_document(hub):
     assert redoc.status_code == 200 and b"/openapi.json" in redoc.data
     # The bundled Swagger UI is 5.x, which renders 3.1 documents (4.x refuses "openapi: 3.1.0");
     # ReDoc 2.x reads them too.
-    bundle = hub.client.get("/_assets/swagger-ui/swagger-ui-bundle.js").get_data(as_text=True)
-    assert "isOAS31" in bundle
-    assert hub.client.get("/_assets/swagger-ui/swagger-ui.css").status_code == 200
-    assert hub.client.get("/_assets/swagger-ui/swagger-ui-standalone-preset.js").status_code == 200
+    with hub.client.get("/_assets/swagger-ui/swagger-ui-bundle.js") as bundle:
+        assert "isOAS31" in bundle.get_data(as_text=True)
+    for asset in ("swagger-ui.css", "swagger-ui-standalone-preset.js"):
+        with hub.client.get(f"/_assets/swagger-ui/{asset}") as served_asset:
+            assert served_asset.status_code == 200, asset

@@ -77,5 +77,7 @@ class ApiKeyItem(MethodView):
     @blp.operation("revokeApiKey")
     @blp.response(204)
     def delete(self, key_id):
-        """Revoke a key: every later call with it answers 401 (keys:admin)."""
+        """Revoke a key: every later call with it answers 401 (keys:admin).
+
+        The record stays, with `revoked_at` set, for the audit trail: GET still shows it."""
         tenancy.revoke_api_key(context.principal(), key_id)
