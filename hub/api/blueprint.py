@@ -26,7 +26,11 @@ So a new view is:
 
 A view without `@blp.operation` still gets an operationId (`getThingItem`, from the method and
 the MethodView's name) so the document stays valid, but name it: generated clients call methods
-by it. tests/test_openapi.py walks every operation and checks all of this.
+by it. A view that answers something other than problem+json for an error (an HTML page for a
+browser, such as an OAuth callback) says so with `without=(400,)` and `@blp.alt_response`.
+Success responses list every field that is always there as `required` (see
+`hub.api.fields.always_present`). tests/test_openapi.py walks every operation and checks all of
+this; tests/test_schemathesis.py fuzzes them.
 """
 from __future__ import annotations
 
@@ -130,7 +134,7 @@ def _storable_text(converter, field, ret, **kwargs) -> dict:
     know, such as propertyNames)."""
     extra = dict(field.metadata.get("openapi", {}))
     if ret.get("type") in ("string", ["string", "null"]) and not (
-            {"pattern", "enum", "format"} & set(ret) | set(extra)):
+            {"pattern", "enum", "format"} & (set(ret) | set(extra))):
         extra["pattern"] = STORABLE_TEXT_PATTERN
     if ret.get("type") in ("object", ["object", "null"]) and ret.get("additionalProperties") == {}:
         extra.setdefault("propertyNames", {"pattern": STORABLE_TEXT_PATTERN})
@@ -201,7 +205,6 @@ class Blueprint(flask_smorest.Blueprint):
                 target[0].upper() + target[1:]: {"operationId": target, "parameters": parameters}
                 for target, parameters in links.items()}
         return doc
-
 
 
 class SegmentConverter(BaseConverter):
