@@ -109,12 +109,13 @@ def _document_loaded_providers(api, registry) -> None:
         return
     methods = sorted({method.id for name in names for method in registry.get(name).auth_methods})
     schemas = api.spec.components.schemas
-    for schema_name in ("IntegrationCreate", "OrgIntegrationCreate"):
+    for schema_name in ("IntegrationCreate", "OrgIntegrationCreate", "DryRun"):
         properties = schemas[schema_name]["properties"]
-        properties["provider"] = {**properties["provider"], "enum": names}
+        if "provider" in properties:
+            properties["provider"] = {**properties["provider"], "enum": names}
         properties["auth_type"] = {**properties["auth_type"], "enum": methods}
-        for prop in (properties["provider"], properties["auth_type"]):
-            prop.pop("pattern", None)
+        for name in ("provider", "auth_type"):
+            properties.get(name, {}).pop("pattern", None)
 
 
 def _answer_options_plainly(app) -> None:
