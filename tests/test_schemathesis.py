@@ -6,7 +6,7 @@ It runs in-process (schemathesis's own command, through click's runner) with a f
 deterministic generation, so a run is the same every time, and few examples per operation so it
 fits the suite's budget.
 
-Two allowances, and why. Six operations take provider credentials or project references whose
+Two allowances, and why. Eight operations take provider credentials or project references whose
 validity no JSON Schema can state (a credential must fit the *named* provider's auth method and
 no string nested in it may hold NUL; a project named in a body must exist, else 400 by the
 contract). For those, `positive_data_acceptance`
@@ -25,8 +25,8 @@ from live_server import served
 from schemathesis.cli import schemathesis as st_cli
 
 # Bodies whose validity depends on the server's state or on which provider is named.
-STATEFUL_BODIES = ["createIntegration", "verifyIntegration",
-                   "createOrgIntegration", "verifyOrgIntegration",
+STATEFUL_BODIES = ["createIntegration", "updateIntegration", "verifyIntegration",
+                   "createOrgIntegration", "updateOrgIntegration", "verifyOrgIntegration",
                    "verifyProviderConfig", "createApiKey"]
 
 CONFIG = f"""

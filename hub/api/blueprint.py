@@ -35,6 +35,7 @@ this; tests/test_schemathesis.py fuzzes them.
 from __future__ import annotations
 
 import http
+import json
 import re
 
 import flask_smorest
@@ -108,6 +109,26 @@ class Api(flask_smorest.Api):
         super()._init_spec(*args, **kwargs)
         self.ma_plugin.converter.add_attribute_function(_storable_text)
 
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        super().register_blueprint(blp, parameters=parameters, **options)
+        self._only_inputs_say_no_nul()
+
+    def _only_inputs_say_no_nul(self):
+        """The no-NUL patterns are for what clients send; response schemas (never NUL either)
+        read better without them. Schemas that requests use keep them."""
+        schemas = self.spec.components.schemas
+        paths = json.dumps(self.spec._paths)
+        inputs = set()
+        pending = re.findall(r'"requestBody".*?"\$ref": "#/components/schemas/([^"]+)"', paths)
+        while pending:
+            name = pending.pop()
+            if name not in inputs and name in schemas:
+                inputs.add(name)
+                pending += re.findall(r'#/components/schemas/([^"]+)"', json.dumps(schemas[name]))
+        for name, schema in schemas.items():
+            if name not in inputs:
+                _drop_storable_marks(schema)
+
     def _register_responses(self):
         self.spec.components.schema("Problem", PROBLEM_SCHEMA)
         for status in PROBLEM_STATUSES:
@@ -140,6 +161,21 @@ def _storable_text(converter, field, ret, **kwargs) -> dict:
         extra.setdefault("propertyNames", {"pattern": STORABLE_TEXT_PATTERN})
         extra.setdefault("additionalProperties", STORABLE_VALUE_SCHEMA)
     return extra
+
+
+def _drop_storable_marks(node) -> None:
+    if isinstance(node, dict):
+        if node.get("pattern") == STORABLE_TEXT_PATTERN:
+            del node["pattern"]
+        if node.get("propertyNames") == {"pattern": STORABLE_TEXT_PATTERN}:
+            del node["propertyNames"]
+        if node.get("additionalProperties") == STORABLE_VALUE_SCHEMA:
+            node["additionalProperties"] = {}
+        for value in node.values():
+            _drop_storable_marks(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_storable_marks(value)
 
 
 class Blueprint(flask_smorest.Blueprint):
