@@ -230,3 +230,59 @@ def test_docs_render_the_3_1_document(hub):
     for asset in ("swagger-ui.css", "swagger-ui-standalone-preset.js"):
         with hub.client.get(f"/_assets/swagger-ui/{asset}") as served_asset:
             assert served_asset.status_code == 200, asset
+
+
+def test_a_new_route_conforms_by_being_on_the_blueprint():
+    # What the OAuth routes (or any later ones) get without asking: a name, the problems their
+    # route and arguments imply, Problem responses; and what they declare is added.
+    import marshmallow as ma
+    from flask import Flask
+    from flask.views import MethodView
+
+    from hub.api.blueprint import Api, Blueprint, init_converters
+
+    app = Flask("probe")
+    app.config.update(API_TITLE="probe", API_VERSION="v1", OPENAPI_VERSION="3.1.0")
+    api = Api(app)
+    init_converters(app, api)
+    blp = Blueprint("things", "things", url_prefix="/v1/things")
+
+    class ThingSchema(ma.Schema):
+        name = ma.fields.String(required=True)
+
+    @blp.route("/<thing_id>")
+    class ThingItem(MethodView):
+        @blp.response(200, ThingSchema)
+        def get(self, thing_id):
+            return {"name": thing_id}
+
+        @blp.operation("renameThing", errors=(409,), links={"getThingItem": {
+            "thing_id": "$response.body#/name"}})
+        @blp.arguments(ThingSchema)
+        @blp.response(200, ThingSchema)
+        def put(self, body, thing_id):
+            return body
+
+    @blp.route("/callback")
+    @blp.doc(security=[])
+    @blp.operation("thingCallback", without=(400,))
+    @blp.arguments(ThingSchema, location="query")
+    def callback(args):
+        return ""
+
+    api.register_blueprint(blp)
+    spec = api.spec.to_dict()
+    item = spec["paths"]["/v1/things/{thing_id}"]
+    assert item["get"]["operationId"] == "getThingItem"
+    assert set(item["get"]["responses"]) == {"200", "401", "403", "404", "503"}
+    assert item["put"]["operationId"] == "renameThing"
+    assert set(item["put"]["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "503"}
+    assert item["put"]["responses"]["200"]["links"]["GetThingItem"]["operationId"] == "getThingItem"
+    assert item["put"]["responses"]["409"] == {"$ref": "#/components/responses/CONFLICT"}
+    assert spec["components"]["responses"]["CONFLICT"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    callback_op = spec["paths"]["/v1/things/callback"]["get"]
+    assert set(callback_op["responses"]) == {"503"}  # no key, and its 400 is not problem+json
+    assert "Error" not in spec["components"].get("schemas", {})
+    assert app.test_client().get("/v1/things/callback?name=x").status_code == 200  # no item
+    assert app.test_client().get("/v1/things/a:b").status_code == 404  # ':' is no id

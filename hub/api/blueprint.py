@@ -232,6 +232,9 @@ class Blueprint(flask_smorest.Blueprint):
         statuses |= set(declared.get("errors", ()))
         statuses -= set(declared.get("without", ()))
         responses = doc.setdefault("responses", {})
+        for status in declared.get("without", ()):  # @blp.arguments put its own 400 there
+            responses.pop(status, None)
+            responses.pop(str(status), None)
         for status in sorted(statuses):
             responses[status] = problem_response_name(status)
         links = declared.get("links")
