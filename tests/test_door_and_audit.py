@@ -174,9 +174,7 @@ def test_verify_on_create_needs_the_verify_permission(hub):
 
 
 def test_a_cursor_no_column_can_hold_is_a_400(hub):
-    import base64
-    import json as jsonlib
 
-    cursor = base64.urlsafe_b64encode(jsonlib.dumps({"after": str(10**30)}).encode()).decode().rstrip("=")
+    cursor = str(10**30).encode().hex()  # digits, as the API writes an integer key, but too many
     resp = hub.call("GET", f"/v1/projects/payments/audit-events?cursor={cursor}")
     assert resp.status_code == 400 and "cursor" in resp.json["errors"]

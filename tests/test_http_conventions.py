@@ -127,9 +127,7 @@ def test_deeply_nested_and_oversized_bodies(hub):
 
 
 def test_cursor_decoding_to_nul_is_400(hub):
-    import base64
-    import json
-    cursor = base64.urlsafe_b64encode(json.dumps({"after": "\u0000"}).encode()).decode().rstrip("=")
+    cursor = "\u0000".encode().hex()
     assert "cursor" in _is_problem(hub.call("GET", f"/v1/projects?cursor={cursor}"), 400)["errors"]
 
 

@@ -5,7 +5,7 @@ from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
-from hub.api.fields import PageArgs, Timestamp, page_schema
+from hub.api.fields import IntegerPageArgs, Timestamp, page_schema
 from hub.audit import checkpoints, queries
 from hub.tenancy import permissions as perms
 
@@ -34,7 +34,7 @@ class AuditEventSchema(ma.Schema):
     hash = ma.fields.String(required=True)
 
 
-class AuditEventArgs(PageArgs):
+class AuditEventArgs(IntegerPageArgs):
     action = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     since = Timestamp()
 
@@ -66,6 +66,7 @@ def _events(args, project=None):
 
 @blp.route("/projects/<project>/audit-events")
 class ProjectAuditEvents(MethodView):
+    @blp.operation("listProjectAuditEvents")
     @blp.arguments(AuditEventArgs, location="query")
     @blp.response(200, page_schema(AuditEventSchema, "AuditEventPage"))
     def get(self, args, project):
@@ -75,6 +76,7 @@ class ProjectAuditEvents(MethodView):
 
 @blp.route("/audit-events")
 class OrgAuditEvents(MethodView):
+    @blp.operation("listAuditEvents")
     @blp.arguments(AuditEventArgs, location="query")
     @blp.response(200, page_schema(AuditEventSchema, "OrgAuditEventPage"))
     def get(self, args):
@@ -84,7 +86,8 @@ class OrgAuditEvents(MethodView):
 
 @blp.route("/audit-checkpoints")
 class AuditCheckpoints(MethodView):
-    @blp.arguments(PageArgs, location="query")
+    @blp.operation("listAuditCheckpoints")
+    @blp.arguments(IntegerPageArgs, location="query")
     @blp.response(200, page_schema(CheckpointSchema, "CheckpointPage"))
     def get(self, args):
         """The org's signed checkpoints of its chain head, newest first (audit:read)."""
@@ -93,6 +96,7 @@ class AuditCheckpoints(MethodView):
 
 @blp.route("/audit-checkpoints/public-key")
 class AuditPublicKey(MethodView):
+    @blp.operation("getAuditPublicKey")
     @blp.response(200, PublicKeySchema)
     def get(self):
         """The Ed25519 key that verifies the checkpoints (audit:read)."""

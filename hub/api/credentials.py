@@ -55,8 +55,9 @@ def _refresher(min_valid: int):
         services, principal, row, project, min_valid=min_valid)
 
 
-@blp.route("/integrations/<integration_id>/credentials")
+@blp.route("/integrations/<item:integration_id>/credentials")
 class IntegrationCredentials(MethodView):
+    @blp.operation("getIntegrationCredentials", errors=(409,))
     @blp.arguments(FreshnessArgs, location="query")
     @blp.response(200, CredentialsSchema)
     def get(self, args, project, integration_id):
@@ -69,6 +70,7 @@ class IntegrationCredentials(MethodView):
 
 @blp.route("/credentials")
 class ProjectCredentials(MethodView):
+    @blp.operation("listProjectCredentials")
     @blp.arguments(CredentialsArgs, location="query")
     @blp.response(200, page_schema(CredentialsSchema, "CredentialsPage"))
     def get(self, args, project):

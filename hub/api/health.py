@@ -1,3 +1,4 @@
+import marshmallow as ma
 from flask import current_app
 
 from hub.api.blueprint import Blueprint
@@ -6,8 +7,14 @@ from hub.storage import database
 blp = Blueprint("health", __name__, description="Liveness that really asks the database.")
 
 
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(required=True, metadata={"enum": ["ok"]})
+
+
 @blp.route("/healthz")
 @blp.doc(security=[])
+@blp.operation("getHealth")
+@blp.response(200, HealthSchema)
 def healthz():
     """Whether the hub and its database answer (no auth).
 

@@ -3,9 +3,10 @@ from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
-from hub.api.fields import PageArgs, Timestamp, page_schema
+from hub.api.fields import PageArgs, Timestamp, always_present, page_schema
 from hub.api.verification_schema import VerificationResultSchema
 from hub.integrations import org_wide, records, store, validation
+from hub.sdk import FullMatch
 from hub.storage.models import Integration
 from hub.storage.pagination import paginate
 from hub.verification import record as verification
@@ -13,8 +14,8 @@ from hub.verification import record as verification
 blp = Blueprint("integrations", __name__, url_prefix="/v1/projects/<project>/integrations",
                 description="A project's integrations: provider credentials (never returned) and config.")
 
-_name = ma.fields.String(validate=ma.validate.Regexp(validation.NAME_RE,
-                         error="Use 1-100 letters, digits, '_' or '-'."))
+_name = ma.fields.String(validate=FullMatch(validation.NAME_RE,
+                                           error="Use 1-100 letters, digits, '_' or '-'."))
 _tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
                        validate=ma.validate.Length(max=50))
 
@@ -42,12 +43,14 @@ class IntegrationUpdateSchema(IntegrationCreateSchema):
     status = ma.fields.String(validate=ma.validate.OneOf(records.SETTABLE_STATUSES))
 
 
+@always_present()
 class CredentialsSummarySchema(ma.Schema):
     fields = ma.fields.List(ma.fields.String())
     fingerprint = ma.fields.String()
     updated_at = Timestamp()
 
 
+@always_present("is_global", "projects", "shared")
 class IntegrationSchema(ma.Schema):
     id = ma.fields.String()
     project = ma.fields.String(allow_none=True)
@@ -102,6 +105,10 @@ def _record(project, row):
 
 @blp.route("")
 class Integrations(MethodView):
+    @blp.operation("createIntegration", errors=(409, 429), links={
+        name: {"project": "$request.path.project", "integration_id": "$response.body#/id"}
+        for name in ("getIntegration", "updateIntegration", "deleteIntegration",
+                     "verifyIntegration", "getIntegrationCredentials")})
     @blp.arguments(CreateArgs, location="query")
     @blp.arguments(IntegrationCreateSchema)
     @blp.response(201, IntegrationSchema)
@@ -110,6 +117,7 @@ class Integrations(MethodView):
         return _record(*store.create(context.integration_services(), context.principal(),
                                             project, body, verify=args["verify"]))
 
+    @blp.operation("listIntegrations")
     @blp.arguments(IntegrationListArgs, location="query")
     @blp.response(200, page_schema(IntegrationSchema, "IntegrationPage"))
     def get(self, args, project):
@@ -132,6 +140,10 @@ class Integrations(MethodView):
 
 @blp.route("/copy")
 class IntegrationCopy(MethodView):
+    @blp.operation("copyIntegration", errors=(409,), links={
+        name: {"project": "$request.path.project", "integration_id": "$response.body#/id"}
+        for name in ("getIntegration", "updateIntegration", "deleteIntegration",
+                     "verifyIntegration", "getIntegrationCredentials")})
     @blp.arguments(CopySchema)
     @blp.response(201, IntegrationSchema)
     def post(self, body, project):
@@ -141,13 +153,15 @@ class IntegrationCopy(MethodView):
                                           body.get("name")))
 
 
-@blp.route("/<integration_id>")
+@blp.route("/<item:integration_id>")
 class IntegrationItem(MethodView):
+    @blp.operation("getIntegration")
     @blp.response(200, IntegrationSchema)
     def get(self, project, integration_id):
         """One integration (integrations:read). Credential values are never in it."""
         return _record(*records.get(context.principal(), project, integration_id))
 
+    @blp.operation("updateIntegration", errors=(409,))
     @blp.arguments(IntegrationUpdateSchema)
     @blp.response(200, IntegrationSchema)
     def put(self, body, project, integration_id):
@@ -155,15 +169,17 @@ class IntegrationItem(MethodView):
         return _record(*store.update(context.integration_services(), context.principal(),
                                             project, integration_id, body))
 
+    @blp.operation("deleteIntegration")
     @blp.response(204)
     def delete(self, project, integration_id):
         """Delete an integration and its ciphertext (integrations:write)."""
         store.delete(context.principal(), project, integration_id)
 
 
-@blp.route("/<integration_id>:verifyConfig")
+@blp.route("/<item:integration_id>:verifyConfig")
 class IntegrationVerify(MethodView):
-    @blp.arguments(ProposalSchema)
+    @blp.operation("verifyIntegration", errors=(409, 429))
+    @blp.arguments(ProposalSchema, required=False)
     @blp.response(200, VerificationResultSchema)
     def post(self, body, project, integration_id):
         """Check the stored credentials and record the result (integrations:verify). With a body,

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from hub.api import context
 from hub.api.blueprint import Blueprint
 from hub.api.credentials import CredentialsSchema, never_cached
-from hub.api.fields import PageArgs, page_schema
+from hub.api.fields import PageArgs, ProjectRef, page_schema
 from hub.api.integrations import (
     CreateArgs,
     IntegrationCreateSchema,
@@ -28,13 +28,13 @@ _SCOPE_DOC = "Exactly one of is_global: true and projects: [handles or ids]."
 
 class OrgIntegrationCreateSchema(IntegrationCreateSchema):
     is_global = ma.fields.Boolean(metadata={"description": _SCOPE_DOC})
-    projects = ma.fields.List(ma.fields.String(), validate=ma.validate.Length(min=1, max=200),
+    projects = ma.fields.List(ProjectRef(), validate=ma.validate.Length(min=1, max=200),
                               metadata={"description": _SCOPE_DOC})
 
 
 class OrgIntegrationUpdateSchema(IntegrationUpdateSchema):
     is_global = ma.fields.Boolean(metadata={"description": "Replaces the scope. " + _SCOPE_DOC})
-    projects = ma.fields.List(ma.fields.String(), validate=ma.validate.Length(min=1, max=200),
+    projects = ma.fields.List(ProjectRef(), validate=ma.validate.Length(min=1, max=200),
                               metadata={"description": "Replaces the scope. " + _SCOPE_DOC})
 
 
@@ -43,7 +43,7 @@ class OrgIntegrationListArgs(PageArgs):
 
 
 class SharedCredentialsArgs(PageArgs):
-    project = ma.fields.String(required=True, metadata={
+    project = ProjectRef(required=True, metadata={
         "description": "The project (handle or id) whose applicable org-wide credentials to read."})
     provider = ma.fields.String()
 
@@ -56,6 +56,10 @@ def _records(rows):
 
 @blp.route("")
 class OrgIntegrations(MethodView):
+    @blp.operation("createOrgIntegration", errors=(409, 429), links={
+        name: {"integration_id": "$response.body#/id"}
+        for name in ("getOrgIntegration", "updateOrgIntegration", "deleteOrgIntegration",
+                     "verifyOrgIntegration")})
     @blp.arguments(CreateArgs, location="query")
     @blp.arguments(OrgIntegrationCreateSchema)
     @blp.response(201, IntegrationSchema)
@@ -66,6 +70,7 @@ class OrgIntegrations(MethodView):
                               verify=args["verify"])
         return _records([row])[0]
 
+    @blp.operation("listOrgIntegrations")
     @blp.arguments(OrgIntegrationListArgs, location="query")
     @blp.response(200, page_schema(IntegrationSchema, "OrgIntegrationPage"))
     def get(self, args):
@@ -78,6 +83,7 @@ class OrgIntegrations(MethodView):
 
 @blp.route("/credentials")
 class SharedCredentials(MethodView):
+    @blp.operation("listSharedCredentials", errors=(404,))
     @blp.arguments(SharedCredentialsArgs, location="query")
     @blp.response(200, page_schema(CredentialsSchema, "SharedCredentialsPage"))
     def get(self, args):
@@ -91,13 +97,15 @@ class SharedCredentials(MethodView):
 blp.after_request(never_cached)
 
 
-@blp.route("/<integration_id>")
+@blp.route("/<item:integration_id>")
 class OrgIntegrationItem(MethodView):
+    @blp.operation("getOrgIntegration")
     @blp.response(200, IntegrationSchema)
     def get(self, integration_id):
         """One org-wide integration (integrations:read)."""
         return _records([org_wide.get(context.principal(), integration_id)])[0]
 
+    @blp.operation("updateOrgIntegration", errors=(409,))
     @blp.arguments(OrgIntegrationUpdateSchema)
     @blp.response(200, IntegrationSchema)
     def put(self, body, integration_id):
@@ -105,15 +113,17 @@ class OrgIntegrationItem(MethodView):
         return _records([org_wide.update(context.integration_services(), context.principal(),
                                          integration_id, body)])[0]
 
+    @blp.operation("deleteOrgIntegration")
     @blp.response(204)
     def delete(self, integration_id):
         """Delete it from every project that used it, with its ciphertext (integrations:write)."""
         org_wide.delete(context.principal(), integration_id)
 
 
-@blp.route("/<integration_id>:verifyConfig")
+@blp.route("/<item:integration_id>:verifyConfig")
 class OrgIntegrationVerify(MethodView):
-    @blp.arguments(ProposalSchema)
+    @blp.operation("verifyOrgIntegration", errors=(409, 429))
+    @blp.arguments(ProposalSchema, required=False)
     @blp.response(200, VerificationResultSchema)
     def post(self, body, integration_id):
         """Check the stored credentials and record the result (integrations:verify); with a body,

@@ -16,6 +16,30 @@ from hub.storage import database
 
 log = logging.getLogger("hub.api")
 
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# What `problem()` sends, as the OpenAPI document's one `Problem` schema (JSON Schema 2020-12).
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "An RFC 9457 problem detail. Extension members may follow.",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string", "description": "A URN naming the kind of problem.",
+                 "examples": ["urn:hub:problem:not-found"]},
+        "title": {"type": "string", "description": "A short summary of the kind of problem."},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599,
+                   "description": "The HTTP status code."},
+        "detail": {"type": "string", "description": "What went wrong with this request."},
+        "instance": {"type": "string", "description": "The request's path."},
+        "request_id": {"type": ["string", "null"],
+                       "description": "The request's X-Request-ID, to quote to the operator."},
+        "errors": {"type": "object", "additionalProperties": {
+            "type": "array", "items": {"type": "string"}},
+            "description": "For invalid input: each field's path and what is wrong with it."},
+    },
+    "additionalProperties": True,
+}
+
 STATUS = {
     errors.InvalidInput: 400,
     errors.Unauthenticated: 401,
@@ -42,7 +66,7 @@ def problem(status: int, title: str, detail: str, *, slug: str | None = None,
         body["errors"] = field_errors
     for name, value in (extra or {}).items():
         body.setdefault(name, value)  # extension members never overwrite the standard ones
-    response_headers = {"Content-Type": "application/problem+json"}
+    response_headers = {"Content-Type": PROBLEM_CONTENT_TYPE}
     response_headers.update(headers or {})
     return body, status, response_headers
 

@@ -3,6 +3,7 @@ from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
+from hub.api.fields import always_present
 from hub.api.verification_schema import VerificationResultSchema
 from hub.errors import NotFound
 from hub.plugins.describe import describe_provider
@@ -12,6 +13,7 @@ blp = Blueprint("providers", __name__, url_prefix="/v1/providers",
                 description="Providers loaded from plugins: their auth methods, schemas and UI metadata.")
 
 
+@always_present()
 class ProviderSchema(ma.Schema):
     name = ma.fields.String()
     display_name = ma.fields.String()
@@ -24,6 +26,7 @@ class ProviderSchema(ma.Schema):
     config_metadata = ma.fields.Dict()
 
 
+@always_present()
 class ProviderListSchema(ma.Schema):
     """The list envelope; providers are few, so there is always one page."""
 
@@ -40,6 +43,9 @@ class DryRunSchema(ma.Schema):
 
 @blp.route("")
 class Providers(MethodView):
+    @blp.operation("listProviders", without=(403,), links={
+        name: {"provider": "$response.body#/items/0/name"}
+        for name in ("getProvider", "verifyProviderConfig")})
     @blp.response(200, ProviderListSchema)
     def get(self):
         """Every loaded provider (any valid key)."""
@@ -51,6 +57,8 @@ class Providers(MethodView):
 
 @blp.route("/<provider>")
 class ProviderItem(MethodView):
+    @blp.operation("getProvider", without=(403,), links={
+        "verifyProviderConfig": {"provider": "$request.path.provider"}})
     @blp.response(200, ProviderSchema)
     def get(self, provider):
         """One provider (any valid key)."""
@@ -63,6 +71,7 @@ class ProviderItem(MethodView):
 
 @blp.route("/<provider>:verifyConfig")
 class ProviderDryRun(MethodView):
+    @blp.operation("verifyProviderConfig", errors=(429,))
     @blp.arguments(DryRunSchema)
     @blp.response(200, VerificationResultSchema)
     def post(self, body, provider):

@@ -4,7 +4,7 @@ from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
-from hub.api.fields import PageArgs, page_schema
+from hub.api.fields import PageArgs, VersionPageArgs, WholeNumber, page_schema
 from hub.secrets import store as secret_store
 from hub.secrets.schemas import SecretSchema, SecretVersionSchema, SecretWrittenSchema
 from hub.storage.models import Secret
@@ -15,11 +15,15 @@ blp = Blueprint("secrets", __name__, url_prefix="/v1/projects",
                             "string values, sealed; only `secrets:resolve` hands values out.")
 
 _VALUES_DOC = {
-    "type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1,
+    "type": "object", "minProperties": 1,
+    "additionalProperties": {"type": "string", "pattern": "^[^\\u0000]*$"},
     "writeOnly": True, "example": {"username": "app", "password": "s3cr3t"},
     "description": "String keys (1-200 of letters, digits, '_', '-', '.') to string values; "
                    "at most 64 KiB of JSON. Never returned by any read.",
 }
+
+
+_VALUES_KEYS = {"propertyNames": {"pattern": "^[A-Za-z0-9_.-]{1,200}$"}}
 
 
 class SecretCreateSchema(ma.Schema):
@@ -27,13 +31,13 @@ class SecretCreateSchema(ma.Schema):
         "pattern": "^[A-Za-z0-9_-]{1,100}$", "example": "db"})
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
     # Checked by the domain, so that the API and the CLI report a bad key alike ("values.KEY").
-    values = ma.fields.Raw(required=True, metadata=_VALUES_DOC)
+    values = ma.fields.Raw(required=True, metadata={**_VALUES_DOC, "openapi": _VALUES_KEYS})
 
 
 class SecretUpdateSchema(ma.Schema):
-    values = ma.fields.Raw(required=True, metadata=_VALUES_DOC)
+    values = ma.fields.Raw(required=True, metadata={**_VALUES_DOC, "openapi": _VALUES_KEYS})
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
-    cas = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1), metadata={
+    cas = WholeNumber(validate=ma.validate.Range(min=1), metadata={
         "description": "Write only if the newest version is this one (else 409 with current_version)."})
 
 
@@ -45,7 +49,7 @@ class ResolveSchema(ma.Schema):
 
 
 class ResolvedSchema(ma.Schema):
-    result = ma.fields.String()
+    result = ma.fields.String(required=True)
 
 
 def _written(written: secret_store.Written) -> Secret:
@@ -55,12 +59,20 @@ def _written(written: secret_store.Written) -> Secret:
 
 @blp.route("/<project>/secrets")
 class Secrets(MethodView):
+    @blp.operation("createSecret", errors=(409,), links={
+        name: {"project": "$request.path.project", "name": "$response.body#/name"}
+        for name in ("getSecret", "updateSecret", "deleteSecret", "listSecretVersions")} | {
+        name: {"project": "$request.path.project", "name": "$response.body#/name",
+               "version": "$response.body#/version/version"}
+        for name in ("getSecretVersion", "enableSecretVersion", "disableSecretVersion",
+                     "destroySecretVersion")})
     @blp.arguments(SecretCreateSchema)
     @blp.response(201, SecretWrittenSchema)
     def post(self, body, project):
         """Create a secret with version 1 ENABLED (secrets:write)."""
         return _written(secret_store.create_secret(context.keyring(), context.principal(), project, **body))
 
+    @blp.operation("listSecrets")
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(SecretSchema, "SecretPage"))
     def get(self, args, project):
@@ -70,6 +82,7 @@ class Secrets(MethodView):
 
 @blp.route("/<project>/secrets:resolve")
 class SecretsResolve(MethodView):
+    @blp.operation("resolveSecrets")
     @blp.arguments(ResolveSchema)
     @blp.response(200, ResolvedSchema)
     def post(self, body, project):
@@ -80,11 +93,19 @@ class SecretsResolve(MethodView):
 
 @blp.route("/<project>/secrets/<name>")
 class SecretItem(MethodView):
+    @blp.operation("getSecret")
     @blp.response(200, SecretSchema)
     def get(self, project, name):
         """A secret's metadata, never its values (secrets:read)."""
         return secret_store.get_secret(context.principal(), project, name)
 
+    @blp.operation("updateSecret", errors=(409,), links={
+        name: {"project": "$request.path.project", "name": "$response.body#/name"}
+        for name in ("getSecret", "updateSecret", "deleteSecret", "listSecretVersions")} | {
+        name: {"project": "$request.path.project", "name": "$response.body#/name",
+               "version": "$response.body#/version/version"}
+        for name in ("getSecretVersion", "enableSecretVersion", "disableSecretVersion",
+                     "destroySecretVersion")})
     @blp.arguments(SecretUpdateSchema)
     @blp.response(200, SecretWrittenSchema)
     def put(self, body, project, name):
@@ -92,6 +113,7 @@ class SecretItem(MethodView):
         return _written(secret_store.update_secret(context.keyring(), context.principal(), project,
                                                    name, **body))
 
+    @blp.operation("deleteSecret")
     @blp.response(204)
     def delete(self, project, name):
         """Delete a secret with every version and its ciphertext (secrets:write)."""
@@ -100,7 +122,8 @@ class SecretItem(MethodView):
 
 @blp.route("/<project>/secrets/<name>/versions")
 class SecretVersions(MethodView):
-    @blp.arguments(PageArgs, location="query")
+    @blp.operation("listSecretVersions")
+    @blp.arguments(VersionPageArgs, location="query")
     @blp.response(200, page_schema(SecretVersionSchema, "SecretVersionPage"))
     def get(self, args, project, name):
         """A secret's versions by number, with their states and sha256 (secrets:read)."""
@@ -109,6 +132,7 @@ class SecretVersions(MethodView):
 
 @blp.route("/<project>/secrets/<name>/versions/<int:version>")
 class SecretVersionItem(MethodView):
+    @blp.operation("getSecretVersion")
     @blp.response(200, SecretVersionSchema)
     def get(self, project, name, version):
         """One version's metadata, never its values (secrets:read)."""
@@ -117,6 +141,7 @@ class SecretVersionItem(MethodView):
 
 @blp.route("/<project>/secrets/<name>/versions/<int:version>:enable")
 class SecretVersionEnable(MethodView):
+    @blp.operation("enableSecretVersion", errors=(409,))
     @blp.response(200, SecretVersionSchema)
     def post(self, project, name, version):
         """Make this version the one ENABLED, e.g. to roll back (secrets:write)."""
@@ -125,6 +150,7 @@ class SecretVersionEnable(MethodView):
 
 @blp.route("/<project>/secrets/<name>/versions/<int:version>:disable")
 class SecretVersionDisable(MethodView):
+    @blp.operation("disableSecretVersion", errors=(409,))
     @blp.response(200, SecretVersionSchema)
     def post(self, project, name, version):
         """Disable this version (secrets:write)."""
@@ -133,6 +159,7 @@ class SecretVersionDisable(MethodView):
 
 @blp.route("/<project>/secrets/<name>/versions/<int:version>:destroy")
 class SecretVersionDestroy(MethodView):
+    @blp.operation("destroySecretVersion", errors=(409,))
     @blp.response(200, SecretVersionSchema)
     def post(self, project, name, version):
         """Erase this version's values for good; its metadata and sha256 stay (secrets:write)."""

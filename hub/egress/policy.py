@@ -110,4 +110,4 @@ def normalize_host_name(host: str) -> str | None:
         host = host.encode("idna").decode("ascii")
     except UnicodeError:
         return None
-    return host if _HOST_NAME.match(host) else None
+    return host if _HOST_NAME.fullmatch(host) else None

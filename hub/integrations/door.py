@@ -69,7 +69,7 @@ def read_one(keyring, principal: Principal, project_ref: str, integration_id: st
     OAuth token that is due is refreshed first."""
     project = find_project(principal, project_ref)
     # The id as the caller sent it goes on record only if it can be one (a path can hold anything).
-    target = integration_id if UUID_RE.match(integration_id) else None
+    target = integration_id if UUID_RE.fullmatch(integration_id) else None
     audit.require(principal, perms.CREDENTIALS_READ, ACTION, project=project,
                   target_type="integration", target_id=target)
     if refresh is not None:

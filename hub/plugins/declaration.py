@@ -129,7 +129,7 @@ def _auth_method_problems(methods) -> list[str]:
 
 
 def _is_name(value: Any) -> bool:
-    return isinstance(value, str) and NAME_PATTERN.match(value) is not None
+    return isinstance(value, str) and NAME_PATTERN.fullmatch(value) is not None
 
 
 def _is_schema_class(value: Any) -> bool:

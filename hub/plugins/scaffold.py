@@ -21,7 +21,7 @@ def new_plugin(name: str, parent: Path) -> Path:
 
     :raises ScaffoldError: a name that cannot be a provider and module name, or a folder there.
     """
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise ScaffoldError(f"'{name}' cannot name a provider: use 1-41 lower-case letters, digits "
                             "and '_', starting with a letter (it becomes the module hub_<name>).")
     root = Path(parent) / f"hub-{name.replace('_', '-')}"

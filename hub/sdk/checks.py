@@ -615,7 +615,7 @@ def _success(check: HttpCheck, answer: _Answer, display_name: str, what: str,
 
 def _refused(check: HttpCheck, document: Any, display_name: str) -> VerificationResult:
     code = _first(document, check.error_code) if check.error_code else _MISSING
-    named = f" ({code})" if isinstance(code, str) and _PROVIDER_CODE.match(code) else ""
+    named = f" ({code})" if isinstance(code, str) and _PROVIDER_CODE.fullmatch(code) else ""
     return VerificationResult.failure(
         "provider_error", f"{display_name} refused the check with an error the hub does not "
                           f"recognise{named}.")

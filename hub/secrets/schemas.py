@@ -6,6 +6,14 @@ from hub.secrets import store as secret_store
 from hub.timestamps import Timestamp
 
 
+def _always_present(schema_cls):
+    """Every field is in every response: `required` in the OpenAPI document."""
+    for field in schema_cls._declared_fields.values():
+        field.required = True
+    return schema_cls
+
+
+@_always_present
 class SecretVersionSchema(ma.Schema):
     version = ma.fields.Integer()
     state = ma.fields.String(metadata={"enum": list(secret_store.STATES)})
@@ -18,6 +26,7 @@ class SecretVersionSchema(ma.Schema):
     state_changed_at = Timestamp()
 
 
+@_always_present
 class SecretSchema(ma.Schema):
     id = ma.fields.String()
     name = ma.fields.String()
@@ -30,6 +39,7 @@ class SecretSchema(ma.Schema):
     updated_at = Timestamp()
 
 
+@_always_present
 class SecretWrittenSchema(SecretSchema):
     version = ma.fields.Nested(SecretVersionSchema, attribute="written_version", metadata={
         "description": "The version this request wrote."})

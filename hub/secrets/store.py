@@ -114,7 +114,7 @@ def check_values(values) -> dict[str, str]:
 
 
 def _check_name(name) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise invalid_field("name", _NAME_RULE)
     return name
 
@@ -181,7 +181,7 @@ def _missing(name: str, project: Project) -> NotFound:
 
 
 def _find(project: Project, name: str, *, for_update: bool = False) -> Secret:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise _missing(name, project)
     query = Secret.select().where((Secret.project == project.id) & (Secret.name == name))
     if for_update and not isinstance(database.obj, peewee.SqliteDatabase):

@@ -5,9 +5,7 @@ sort key and resumes after the last key seen, so a page costs one index range sc
 """
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
 from typing import Any, Callable
 
 from hub.errors import invalid_field
@@ -25,15 +23,42 @@ class Page:
 
 
 def encode_cursor(after: str) -> str:
-    raw = json.dumps({"after": after}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # Hex of the key's ASCII (keys are UUIDs and integers): every string of the documented shape
+    # (pairs 01-7f, see CURSOR_PATTERN) decodes, so a client can only send a cursor that reads.
+    return after.encode("ascii").hex()
+
+
+# What a cursor looks like, for the document: hex pairs of ASCII without NUL; integer keys (audit
+# sequence numbers, version numbers) are ASCII digits, pairs 30-39.
+CURSOR_PATTERN = r"^(?:0[1-9a-f]|[1-7][0-9a-f]){1,100}$"
+INTEGER_CURSOR_PATTERN = r"^(?:3[0-9]){1,18}$"
+
+
+def _hex_digits_up_to(maximum: int) -> str:
+    """A pattern for the hex (pairs 30-39) of the decimal numbers 1..maximum: each string it
+    matches decodes to a key the column holds, so none of them is refused."""
+    top = str(maximum)
+    digit = "3[0-9]"
+    options = [f"3[1-9](?:{digit}){{0,{len(top) - 2}}}"]  # fewer digits than the maximum
+    for i, d in enumerate(top):  # as many digits: equal up to i, smaller at i, anything after
+        low = "1" if i == 0 else "0"
+        if int(d) > int(low):
+            rest = len(top) - i - 1
+            options.append("".join(f"3{c}" for c in top[:i]) + f"3[{low}-{int(d) - 1}]"
+                           + (f"(?:{digit}){{{rest}}}" if rest else ""))
+    options.append("".join(f"3{c}" for c in top))
+    return "^(?:" + "|".join(options) + ")$"
+
+
+VERSION_CURSOR_PATTERN = _hex_digits_up_to(2**31 - 1)  # the versions column is a 32-bit integer
 
 
 def decode_cursor(cursor: str) -> str:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
-        if not isinstance(after, str) or not after or unstorable(after):
+        if len(cursor) > 200:
+            raise ValueError
+        after = bytes.fromhex(cursor).decode("ascii")
+        if not after or unstorable(after):
             raise ValueError
         return after
     except Exception:  # anything that does not decode is the caller's mistake, not ours

@@ -19,10 +19,10 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 
 def _check_handle(field: str, value: str) -> None:
-    if not isinstance(value, str) or not HANDLE_RE.match(value):
+    if not isinstance(value, str) or not HANDLE_RE.fullmatch(value):
         raise invalid_field(field, "Must be 2-63 characters: lowercase letters, digits and '-', "
                                    "starting with a letter or digit.")
-    if UUID_RE.match(value):  # wherever a project is named, a UUID means its id
+    if UUID_RE.fullmatch(value):  # wherever a project is named, a UUID means its id
         raise invalid_field(field, "Must not have the shape of a UUID (those name projects by id).")
 
 
@@ -62,7 +62,7 @@ _PROJECT_BY_HANDLE = Prepared(Project, lambda: Project.select().where(
 
 def find_project(principal: Principal, ref: str) -> Project:
     """A project by handle or id, if the principal reaches it; 404 alike for 'elsewhere' and 'absent'."""
-    by_id = bool(UUID_RE.match(ref))
+    by_id = bool(UUID_RE.fullmatch(ref))
     project = (_PROJECT_BY_ID if by_id else _PROJECT_BY_HANDLE).first(org=principal.org_id, ref=ref)
     if project is not None and not principal.reaches(project.id):
         project = None
@@ -75,7 +75,7 @@ def project_by_ref(ref: str) -> Project | None:
     """A project anywhere in the hub, by handle or id: for the local operator (the CLI)."""
     if unstorable(ref):
         return None
-    return Project.get_or_none((Project.id if UUID_RE.match(ref) else Project.handle) == ref)
+    return Project.get_or_none((Project.id if UUID_RE.fullmatch(ref) else Project.handle) == ref)
 
 
 def list_projects(principal: Principal):

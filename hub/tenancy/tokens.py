@@ -42,5 +42,5 @@ def new_secret() -> str:
 
 
 def is_well_formed_secret(value: str) -> bool:
-    match = _SECRET_RE.match(value)
+    match = _SECRET_RE.fullmatch(value)
     return bool(match) and _checksum(match.group(1)) == match.group(2)

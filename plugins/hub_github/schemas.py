@@ -1,6 +1,7 @@
 """What a GitHub integration stores: a token or a GitHub App's key, and its config."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from hub.sdk import FullMatch
 from hub_github.app_jwt import InvalidPrivateKey, load_private_key
 
 DEFAULT_API_BASE_URL = "https://api.github.com"
@@ -66,7 +67,7 @@ class AppCredentials(Schema):
     class Meta:
         unknown = RAISE
 
-    app_id = AppId(required=True, validate=validate.Regexp(
+    app_id = AppId(required=True, validate=FullMatch(
         r"^[A-Za-z0-9._-]{1,100}$", error="Give the App ID (a number) or the Client ID (Iv...)."),
         metadata={
             "display_name": "App ID",
@@ -101,7 +102,7 @@ class GitHubConfig(Schema):
             "description": f"Where the GitHub REST API answers: {DEFAULT_API_BASE_URL}, or "
                            "https://HOST/api/v3 for GitHub Enterprise Server.",
         })
-    org = fields.String(validate=validate.Regexp(
+    org = fields.String(validate=FullMatch(
         r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", error="Give an organization login, e.g. acme."),
         metadata={
             "display_name": "Organization",

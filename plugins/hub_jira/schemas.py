@@ -1,6 +1,8 @@
 """What a Jira integration stores: the site's URL with basic-auth or PAT credentials, and config."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from hub.sdk import FullMatch
+
 
 class Secret(fields.String):
     """A secret as pasted: surrounding whitespace (a trailing newline) is dropped."""
@@ -40,7 +42,7 @@ class BasicAuthCredentials(Schema):
     username = fields.String(required=True, validate=[
         validate.Length(min=1, max=255),
         # Basic auth cannot carry a ':' in the user name.
-        validate.Regexp(r"^[^:\r\n]+$", error="A user name holds no ':' and no line breaks."),
+        FullMatch(r"^[^:\r\n]+$", error="A user name holds no ':' and no line breaks."),
     ], metadata={
         "display_name": "Email or user name",
         "description": "The Atlassian account's email address (Jira Cloud), or the user name "
@@ -75,7 +77,7 @@ class JiraConfig(Schema):
     class Meta:
         unknown = RAISE
 
-    project_key = fields.String(validate=validate.Regexp(
+    project_key = fields.String(validate=FullMatch(
         r"^[A-Za-z][A-Za-z0-9_]{0,254}$", error="Give a Jira project key, e.g. PROJ."), metadata={
             "display_name": "Project key",
             "description": "The project this integration works in, e.g. PROJ (the credential "
