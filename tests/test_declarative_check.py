@@ -263,6 +263,8 @@ def test_scopes_from_a_json_path_list_or_string():
     ("1906416000", datetime.datetime(2030, 5, 31, tzinfo=datetime.timezone.utc)),
     (1906416000000, datetime.datetime(2030, 5, 31, tzinfo=datetime.timezone.utc)),
     ("next tuesday", None), (None, None), (True, None),
+    # A provider (or a server posing as one) decides these: no number of digits is an error.
+    ("9" * 400, None), ("9" * 5000, None), (10 ** 400, None), (float("nan"), None),
 ])
 def test_times(value, expected):
     assert parse_time(value) == expected
