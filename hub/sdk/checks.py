@@ -532,7 +532,10 @@ def parse_time(value: Any) -> datetime.datetime | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
+    try:
+        return moment.astimezone(datetime.timezone.utc)
+    except OverflowError:  # year 9999 at -14:00 is past the last datetime in UTC
+        return None
 
 
 def _expiry(spec: Expiry, answer: _Answer) -> datetime.datetime | None:
