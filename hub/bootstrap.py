@@ -13,6 +13,7 @@ from hub import crypto, settings, tenancy
 from hub.crypto import access as keyring_access
 from hub.errors import Conflict, KeyringUnavailable
 from hub.storage import migrate
+from hub.storage.database import sqlite_path
 from hub.storage.models import ApiKey, KeyringEntry, Org, Project
 
 
@@ -77,11 +78,22 @@ def initialize(config, db, org_name: str = "default", project_handle: str | None
     """Every step under the migration lock: several `hub init` started together run one after
     the other (the later ones find everything made), never racing the DDL, the root key file or
     the first keyring."""
-    private_instance_folder(settings.instance_path(config))
+    instance = settings.instance_path(config)
+    if keeps_files_in(instance, config, db) or instance.exists():
+        private_instance_folder(instance)
     with db.connection_context(), migrate.exclusive(db):
         migrate.upgrade(db, keyring=lambda: keyring_access.open_keyring(config))  # for 0007's rows
         keyring = ensure_keyring(config)
         return ensure_org(keyring, org_name, project_handle)
+
+
+def keeps_files_in(instance: Path, config, db) -> bool:
+    """Whether the hub puts a file in the instance folder: the root key file (no HUB_ROOT_KEY) or
+    a SQLite database inside it. A hub on PostgreSQL with HUB_ROOT_KEY needs no folder at all
+    (a container's working directory may be read-only)."""
+    database_file = sqlite_path(db)
+    return config.get("ROOT_KEY") is None or (
+        database_file is not None and Path(instance) in database_file.resolve().parents)
 
 
 def private_instance_folder(path: Path) -> None:

@@ -263,6 +263,9 @@ def test_scopes_from_a_json_path_list_or_string():
     ("1906416000", datetime.datetime(2030, 5, 31, tzinfo=datetime.timezone.utc)),
     (1906416000000, datetime.datetime(2030, 5, 31, tzinfo=datetime.timezone.utc)),
     ("next tuesday", None), (None, None), (True, None),
+    # A provider (or a server posing as one) decides these: no number of digits is an error.
+    ("9" * 400, None), ("9" * 5000, None), (10 ** 400, None), (float("nan"), None),
+    ("9999-12-31 23:59:59 -1400", None), ("0001-01-01T00:00:00+14:00", None),
 ])
 def test_times(value, expected):
     assert parse_time(value) == expected

@@ -22,7 +22,7 @@ from marshmallow import Schema, fields
 from werkzeug import Response
 
 from hub import bootstrap, hookimpl
-from hub.errors import RateLimited, SettingsError
+from hub.errors import RateLimited, SettingsError, Unavailable
 from hub.sdk import AuthMethod, Provider, VerificationResult
 from hub.storage.models import VerifySlot, utcnow
 from hub.testing.fake_server import FakeProvider
@@ -439,3 +439,17 @@ def test_beyond_max_per_org_waiting_requests_are_refused_at_once():
         assert first.result(GUARD) == {"ok": True}
         assert second.result(GUARD) == {"ok": "second"}
     assert pool.running("org-a") == 0 and pool.waiting("org-a") == 0
+
+
+def test_a_check_that_cannot_be_handed_to_the_pool_gives_its_places_back(hub):
+    """The executor refuses new work (as at interpreter shutdown): the request is refused and
+    the org's place, the pool thread and the database lease all come free again."""
+    pool = hub.app.extensions["hub.check_pool"]
+    pool._executor.shutdown()  # what interpreter shutdown does to every executor
+    with hub.app.app_context(), hub.app.extensions["hub.db"].connection_context():
+        with pytest.raises(Unavailable):
+            pool.run(hub.org.id, lambda: {"ok": True})
+        assert pool.leases.live(hub.org.id) == 0
+    assert pool.running(hub.org.id) == 0 and pool.waiting(hub.org.id) == 0
+    # Every pool thread is free again: all `size` of them can be taken at once.
+    assert all(pool._idle.acquire(blocking=False) for _ in range(pool.size))

@@ -506,10 +506,12 @@ def parse_time(value: Any) -> datetime.datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, str) and value.strip().isdigit():
+        if len(value.strip()) > 18:  # no time has more digits; int() refuses 4,300 of them
+            return None
         value = int(value.strip())
     if isinstance(value, (int, float)):
-        epoch = value / 1000 if value > 10**11 else value
-        try:
+        try:  # an integer too large for a float overflows in the division
+            epoch = value / 1000 if value > 10**11 else value
             return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None
@@ -530,7 +532,10 @@ def parse_time(value: Any) -> datetime.datetime | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
+    try:
+        return moment.astimezone(datetime.timezone.utc)
+    except OverflowError:  # year 9999 at -14:00 is past the last datetime in UTC
+        return None
 
 
 def _expiry(spec: Expiry, answer: _Answer) -> datetime.datetime | None:

@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from hub.errors import RateLimited
+from hub.errors import RateLimited, Unavailable
 from hub.settings import verify_limit, verify_timeout
 from hub.timestamps import to_iso
 from hub.verification.slots import Lease, SlotLeases
@@ -61,6 +61,7 @@ class CheckPool:
         """The result of `check()` (a verification result), run in the pool for `org_id`.
 
         :raises RateLimited: the check could not start within `start_wait` seconds.
+        :raises Unavailable: the pool no longer takes work (the process is exiting).
         """
         until = time.monotonic() + self.start_wait
         started = self._take_org_place(org_id, until)
@@ -81,8 +82,12 @@ class CheckPool:
             self._leave_org_place(org_id, started)
             raise
         checked_at = datetime.datetime.now(datetime.timezone.utc)
-        future = self._executor.submit(contextvars.copy_context().run, self._run_then_free,
-                                       check, org_id, started, lease)
+        try:
+            future = self._executor.submit(contextvars.copy_context().run, self._run_then_free,
+                                           check, org_id, started, lease)
+        except RuntimeError:  # the executor is shut down (interpreter exit): nothing will run
+            self._free(org_id, started, lease)
+            raise Unavailable("The hub is shutting down: try the check again shortly.") from None
         try:
             return future.result(timeout=self.timeout + self.margin)
         except concurrent.futures.TimeoutError:
@@ -104,8 +109,14 @@ class CheckPool:
         try:
             return check()
         finally:
+            self._free(org_id, started, lease)
+
+    def _free(self, org_id: str, started: float, lease: Lease | None) -> None:
+        """Give back what `run` took for a check: its lease, its pool thread, its org place."""
+        try:
             if lease is not None:
                 self.leases.give_back(lease)
+        finally:
             self._idle.release()
             self._leave_org_place(org_id, started)
 

@@ -198,10 +198,14 @@ def _iso(moment: datetime.datetime | None) -> str | None:
         .replace("+00:00", "Z")
 
 
-def _as_utc(moment: datetime.datetime) -> datetime.datetime:
+def _as_utc(moment: datetime.datetime) -> datetime.datetime | None:
+    """In UTC; None when it lies beyond the datetimes UTC holds (year 9999 at -14:00)."""
     if moment.tzinfo is None:  # "%Z" parses "UTC" but leaves the datetime naive
         return moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
+    try:
+        return moment.astimezone(datetime.timezone.utc)
+    except OverflowError:
+        return None
 
 
 def _is_rate_limited(headers) -> bool:

@@ -130,6 +130,9 @@ def test_config_defaults_to_github_com():
     ("2024-05-31 17:00:00 -0700", datetime.datetime(2024, 6, 1, tzinfo=UTC)),
     ("2024-06-01T00:00:00Z", datetime.datetime(2024, 6, 1, tzinfo=UTC)),
     ("next tuesday", None),
+    # Beyond what a datetime holds once in UTC: no expiry, not an error that fails the check.
+    ("9999-12-31 23:59:59 -1400", None), ("0001-01-01 00:00:00 +1400", None),
+    ("9999-12-31T23:59:59-14:00", None),
 ])
 def test_token_expiration_header_forms(header, expected):
     assert token_expiration({"github-authentication-token-expiration": header}) == expected
