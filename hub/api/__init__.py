@@ -32,6 +32,7 @@ from hub.api import (
     secrets,
 )
 from hub.api.blueprint import Api
+from hub.oauth.apps import oauth_method
 from hub.verification.pool import pool_from_settings
 
 RESOURCES = [health.blp, projects.blp, api_keys.blp, providers.blp, integrations.blp,
@@ -120,6 +121,12 @@ def _document_loaded_providers(api, registry) -> None:
         properties["auth_type"] = {**properties["auth_type"], "enum": methods}
         for name in ("provider", "auth_type"):
             properties.get(name, {}).pop("pattern", None)
+    oauth_names = [name for name in names if oauth_method(registry.get(name)) is not None]
+    for schema_name in ("OAuthAppCreate", "OAuthAppUpdate", "Connect"):
+        if oauth_names and schema_name in schemas:
+            properties = schemas[schema_name]["properties"]
+            properties["provider"] = {**properties["provider"], "enum": oauth_names}
+            properties["provider"].pop("pattern", None)
 
 
 def _answer_options_plainly(app) -> None:

@@ -5,15 +5,20 @@ from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
-from hub.api.fields import PageArgs, Timestamp, page_schema
+from hub.api.fields import PageArgs, Timestamp, always_present, page_schema
+from hub.integrations.validation import NAME_RE
 from hub.oauth import apps
+from hub.sdk import FullMatch
 from hub.storage.pagination import paginate
 
 blp = Blueprint("oauth_apps", __name__, url_prefix="/v1/oauth-apps",
                 description="OAuth apps: the org's client registrations, used to connect "
                             "integrations by consent. The client secret is never returned.")
 
-_URL = {"validate": ma.validate.Length(min=1, max=2048), "allow_none": True}
+_URL = {"validate": [ma.validate.Length(min=1, max=2048), FullMatch(
+    r"^https?://[^\s/?#@]+(/[^\s?#]*)?$", error="Give an http(s) URL.")], "allow_none": True}
+_NAME = FullMatch(NAME_RE, error="Use 1-100 letters, digits, '_' or '-'.")
+_ORIGIN = FullMatch(r"^https?://[^\s/?#@]+/?$", error="Give an origin: scheme://host[:port].")
 _URL_DOC = " Overrides the provider's default (GitHub Enterprise, self-hosted servers, tests)."
 
 
@@ -21,7 +26,7 @@ class OAuthAppUpdateSchema(ma.Schema):
     """Each field given replaces that field whole; omitted fields stay as they are."""
 
     provider = ma.fields.String(metadata={"description": "Immutable: must equal the stored one."})
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100), metadata={
+    name = ma.fields.String(validate=_NAME, metadata={
         "description": "Unique per provider in the org; 1-100 letters, digits, '_' or '-'."})
     client_id = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
     client_secret = ma.fields.String(load_only=True, validate=ma.validate.Length(min=1, max=1024),
@@ -31,7 +36,8 @@ class OAuthAppUpdateSchema(ma.Schema):
     scopes = ma.fields.List(ma.fields.String(), allow_none=True,
                             validate=ma.validate.Length(max=apps.MAX_SCOPES), metadata={
                                 "description": "Asked for by default (null: the provider's)."})
-    redirect_origins = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=2048)),
+    redirect_origins = ma.fields.List(ma.fields.String(validate=[ma.validate.Length(max=2048),
+                                                                 _ORIGIN]),
                                       validate=ma.validate.Length(max=20), metadata={
                                           "description": "Origins (scheme://host[:port]) that a "
                                                          "connection's return_to may go to."})
@@ -45,7 +51,7 @@ class OAuthAppUpdateSchema(ma.Schema):
 class OAuthAppCreateSchema(OAuthAppUpdateSchema):
     provider = ma.fields.String(required=True, metadata={
         "description": "A provider that declares OAuth."})
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    name = ma.fields.String(required=True, validate=_NAME)
     client_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
     client_secret = ma.fields.String(required=True, load_only=True,
                                      validate=ma.validate.Length(min=1, max=1024),
@@ -53,6 +59,7 @@ class OAuthAppCreateSchema(OAuthAppUpdateSchema):
                                                "description": "Sealed, never returned."})
 
 
+@always_present()
 class OAuthAppSchema(ma.Schema):
     id = ma.fields.String(required=True)
     provider = ma.fields.String(required=True)
@@ -73,7 +80,10 @@ class OAuthAppListArgs(PageArgs):
 
 @blp.route("")
 class OAuthApps(MethodView):
-    @blp.doc(operationId="createOauthApp")
+    @blp.operation("createOauthApp", errors=(409,), links={
+        "getOauthApp": {"app_id": "$response.body#/id"},
+        "updateOauthApp": {"app_id": "$response.body#/id"},
+        "deleteOauthApp": {"app_id": "$response.body#/id"}})
     @blp.arguments(OAuthAppCreateSchema)
     @blp.response(201, OAuthAppSchema)
     def post(self, body):
@@ -81,7 +91,7 @@ class OAuthApps(MethodView):
         return apps.to_record(apps.create(context.keyring(), context.providers(),
                                           context.principal(), body))
 
-    @blp.doc(operationId="listOauthApps")
+    @blp.operation("listOauthApps")
     @blp.arguments(OAuthAppListArgs, location="query")
     @blp.response(200, page_schema(OAuthAppSchema, "OAuthAppPage"))
     def get(self, args):
@@ -92,22 +102,22 @@ class OAuthApps(MethodView):
         return page
 
 
-@blp.route("/<app_id>")
+@blp.route("/<item:app_id>")
 class OAuthAppItem(MethodView):
-    @blp.doc(operationId="getOauthApp")
+    @blp.operation("getOauthApp")
     @blp.response(200, OAuthAppSchema)
     def get(self, app_id):
         """One OAuth app (integrations:read); no secret."""
         return apps.to_record(apps.get(context.principal(), app_id))
 
-    @blp.doc(operationId="updateOauthApp")
+    @blp.operation("updateOauthApp", errors=(409,))
     @blp.arguments(OAuthAppUpdateSchema)
     @blp.response(200, OAuthAppSchema)
     def put(self, body, app_id):
         """Replace the given fields (integrations:write on every project)."""
         return apps.to_record(apps.update(context.keyring(), context.principal(), app_id, body))
 
-    @blp.doc(operationId="deleteOauthApp")
+    @blp.operation("deleteOauthApp")
     @blp.response(204)
     def delete(self, app_id):
         """Delete an OAuth app and the connections it started that were not finished."""

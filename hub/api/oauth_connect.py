@@ -14,31 +14,38 @@ from flask.views import MethodView
 from hub import settings
 from hub.api import context, problems
 from hub.api.blueprint import Blueprint
-from hub.api.fields import Timestamp
+from hub.api.fields import Timestamp, always_present
 from hub.api.integrations import IntegrationSchema
 from hub.errors import HubError
 from hub.integrations import records
+from hub.integrations.validation import NAME_RE
 from hub.oauth import connect, refresh
+from hub.sdk import FullMatch
 
 blp = Blueprint("oauth_connect", __name__,
                 description="Connecting integrations by OAuth consent, and refreshing their "
                             "tokens.")
 
 
+_NAME = FullMatch(NAME_RE, error="Use 1-100 letters, digits, '_' or '-'.")
+
+
 class ConnectSchema(ma.Schema):
     provider = ma.fields.String(required=True, metadata={
         "description": "A provider that declares OAuth."})
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100), metadata={
+    name = ma.fields.String(required=True, validate=_NAME, metadata={
         "description": "The integration's name; (provider, name) must be free in the project."})
-    oauth_app = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100),
+    oauth_app = ma.fields.String(required=True, validate=_NAME,
                                  metadata={"description": "The OAuth app's id or name."})
     scopes = ma.fields.List(ma.fields.String(), validate=ma.validate.Length(max=100), metadata={
         "description": "Scopes to ask for (default: the app's, else the provider's)."})
-    return_to = ma.fields.String(validate=ma.validate.Length(max=2048), metadata={
+    return_to = ma.fields.String(validate=[ma.validate.Length(max=2048), FullMatch(
+        r"^https?://[^\s/?#@]+([/?#]\S*)?$", error="Give an http(s) URL.")], metadata={
         "description": "Where the person is sent afterwards (with ?integration_id=) when its "
                        "origin is one of the app's redirect_origins."})
 
 
+@always_present()
 class ConnectResultSchema(ma.Schema):
     authorize_url = ma.fields.String(required=True, metadata={
         "description": "Open this in the person's browser to consent."})
@@ -58,7 +65,7 @@ class CallbackArgs(ma.Schema):
 
 @blp.route("/v1/projects/<project>/integrations:connect")
 class Connect(MethodView):
-    @blp.doc(operationId="connectIntegration")
+    @blp.operation("connectIntegration", errors=(409,))
     @blp.arguments(ConnectSchema)
     @blp.response(201, ConnectResultSchema)
     def post(self, body, project):
@@ -70,7 +77,8 @@ class Connect(MethodView):
 
 @blp.route("/v1/oauth/callback")
 class Callback(MethodView):
-    @blp.doc(operationId="oauthCallback", security=[], responses={
+    @blp.operation("oauthCallback", without=(400,))
+    @blp.doc(security=[], responses={
         "200": {"description": "Connected: a short HTML page.",
                 "content": {"text/html": {"schema": {"type": "string"}}}},
         "303": {"description": "Connected: to return_to with ?integration_id=."},
@@ -101,9 +109,9 @@ class Callback(MethodView):
                                        "close this page.")
 
 
-@blp.route("/v1/projects/<project>/integrations/<integration_id>:refresh")
+@blp.route("/v1/projects/<project>/integrations/<item:integration_id>:refresh")
 class Refresh(MethodView):
-    @blp.doc(operationId="refreshIntegration")
+    @blp.operation("refreshIntegration", errors=(409,))
     @blp.response(200, IntegrationSchema)
     def post(self, project, integration_id):
         """Refresh an OAuth integration's tokens now (integrations:write); 409 "Credentials

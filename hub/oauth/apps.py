@@ -162,7 +162,7 @@ def _seal_secret(keyring, app: OAuthApp, secret: str) -> None:
 def create(keyring, registry: ProviderRegistry, principal: Principal, data: dict) -> OAuthApp:
     _require_org_writer(principal)
     provider, _ = oauth_provider(registry, data["provider"])
-    if not NAME_RE.match(data["name"]):
+    if not NAME_RE.fullmatch(data["name"]):
         raise invalid_field("name", "Use 1-100 letters, digits, '_' or '-'.")
     app = OAuthApp(id=new_id(), org=principal.org_id, provider=provider.name, name=data["name"],
                    client_id=data["client_id"], scopes=_scopes(data.get("scopes")),
@@ -180,7 +180,7 @@ def find(principal: Principal, ref: str, *, provider: str | None = None,
     """An app of the principal's org by id, or by name (with `provider`, or when the name is
     unique among the org's apps)."""
     query = OAuthApp.select().where(OAuthApp.org == principal.org_id)
-    if UUID_RE.match(ref):
+    if UUID_RE.fullmatch(ref):
         query = query.where(OAuthApp.id == ref)
     else:
         query = query.where(OAuthApp.name == ref)
@@ -218,7 +218,7 @@ def update(keyring, principal: Principal, app_id: str, changes: dict) -> OAuthAp
         if "provider" in changes and changes["provider"] != app.provider:
             raise invalid_field("provider", f"An OAuth app's provider cannot change (it is "
                                             f"'{app.provider}'); create a new app instead.")
-        if "name" in changes and not NAME_RE.match(changes["name"]):
+        if "name" in changes and not NAME_RE.fullmatch(changes["name"]):
             raise invalid_field("name", "Use 1-100 letters, digits, '_' or '-'.")
         if "client_secret" not in changes:
             for field in ("token_url", "client_id"):

@@ -52,7 +52,7 @@ def start(services: Services, principal: Principal, project_ref: str, data: dict
     project = find_project(principal, project_ref)
     provider, method = apps.oauth_provider(services.providers, data["provider"])
     name = data["name"]
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise invalid_field("name", "Use 1-100 letters, digits, '_' or '-'.")
     app = apps.find(principal, data["oauth_app"], provider=provider.name)
     if app.provider != provider.name:

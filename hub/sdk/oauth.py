@@ -113,7 +113,7 @@ def token_answer(*, ok_path: str | None = None, scope_separator: str = " ",
         refused = (ok_path is not None and document.get(ok_path) is not True) or bool(error) \
             or not isinstance(document.get("access_token"), str)
         if refused or status >= 400:
-            named = isinstance(error, str) and _IDENTIFIER.match(error)
+            named = isinstance(error, str) and _IDENTIFIER.fullmatch(error)
             code = error if named else f"http_{status}"
             passing = status >= 500 or code in passing_errors or status == 429
             return TokenRefusal(code, f"{name} refused the token request ({code}).",
