@@ -6,10 +6,12 @@ It runs in-process (schemathesis's own command, through click's runner) with a f
 deterministic generation, so a run is the same every time, and few examples per operation so it
 fits the suite's budget.
 
-Two allowances, and why. Eight operations take provider credentials or project references whose
+Two allowances, and why. Eleven operations take provider credentials or project references whose
 validity no JSON Schema can state (a credential must fit the *named* provider's auth method and
 no string nested in it may hold NUL; a project named in a body must exist, else 400 by the
-contract). For those, `positive_data_acceptance`
+contract), the OAuth callback's `state` is valid only if the hub issued it (a made-up one is
+a 400 page by the contract), and an OAuth app's `provider` may not change (400, as for an
+integration). For those, `positive_data_acceptance`
 also accepts a 400; every other check still applies to them, and every other operation gets the
 check unchanged. And revoking an API key (its DELETE) keeps the revoked record readable: the
 `filter_failure` hook below lets exactly that `use_after_free` finding through.
@@ -24,10 +26,10 @@ from conftest import BACKENDS
 from live_server import served
 from schemathesis.cli import schemathesis as st_cli
 
-# Bodies whose validity depends on the server's state or on which provider is named.
-STATEFUL_BODIES = ["createIntegration", "updateIntegration", "verifyIntegration",
+# Requests whose validity depends on the server's state or on which provider is named.
+STATEFUL_BODIES = ["createIntegration", "updateIntegration", "verifyIntegration", "oauthCallback",
                    "createOrgIntegration", "updateOrgIntegration", "verifyOrgIntegration",
-                   "verifyProviderConfig", "createApiKey"]
+                   "verifyProviderConfig", "createApiKey", "updateOauthApp"]
 
 CONFIG = f"""
 seed = 20261201

@@ -1,11 +1,13 @@
 """OAuth apps (hub/oauth/apps.py does the work): the org's client registrations at OAuth
 providers. The client secret is write-only: sealed, never returned."""
 import marshmallow as ma
+from flask import request
 from flask.views import MethodView
 
 from hub.api import context
 from hub.api.blueprint import Blueprint
 from hub.api.fields import PageArgs, Timestamp, always_present, page_schema
+from hub.errors import InvalidInput
 from hub.integrations.validation import NAME_RE
 from hub.oauth import apps
 from hub.sdk import FullMatch
@@ -15,10 +17,20 @@ blp = Blueprint("oauth_apps", __name__, url_prefix="/v1/oauth-apps",
                 description="OAuth apps: the org's client registrations, used to connect "
                             "integrations by consent. The client secret is never returned.")
 
+# A host name or IPv4 address and a port that origin_of() can parse (the server also takes
+# bracketed IPv6 literals, which no pattern here could check as it does).
+HOST_PATTERN = (r"([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+         r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?")
+URL_PATTERN = rf"^https?://{HOST_PATTERN}(/[^\s?#]*)?$"
+ORIGIN_PATTERN = rf"^https?://{HOST_PATTERN}/?$"
+# RFC 6749's scope-token (printable ASCII but space, the double quote and the backslash),
+# without ',' (Slack's separator).
+SCOPE_PATTERN = r"^[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]{1,200}$"
 _URL = {"validate": [ma.validate.Length(min=1, max=2048), FullMatch(
-    r"^https?://[^\s/?#@]+(/[^\s?#]*)?$", error="Give an http(s) URL.")], "allow_none": True}
+    URL_PATTERN, error="Give an http(s) URL.")], "allow_none": True}
 _NAME = FullMatch(NAME_RE, error="Use 1-100 letters, digits, '_' or '-'.")
-_ORIGIN = FullMatch(r"^https?://[^\s/?#@]+/?$", error="Give an origin: scheme://host[:port].")
+_ORIGIN = FullMatch(ORIGIN_PATTERN, error="Give an origin: scheme://host[:port].")
+_SCOPE = FullMatch(SCOPE_PATTERN, error="A scope is 1-200 characters without spaces or commas.")
 _URL_DOC = " Overrides the provider's default (GitHub Enterprise, self-hosted servers, tests)."
 
 
@@ -33,7 +45,7 @@ class OAuthAppUpdateSchema(ma.Schema):
                                      metadata={"writeOnly": True, "description": (
                                          "Sealed, never returned. Required again to change "
                                          "client_id or token_url.")})
-    scopes = ma.fields.List(ma.fields.String(), allow_none=True,
+    scopes = ma.fields.List(ma.fields.String(validate=_SCOPE), allow_none=True,
                             validate=ma.validate.Length(max=apps.MAX_SCOPES), metadata={
                                 "description": "Asked for by default (null: the provider's)."})
     redirect_origins = ma.fields.List(ma.fields.String(validate=[ma.validate.Length(max=2048),
@@ -115,6 +127,9 @@ class OAuthAppItem(MethodView):
     @blp.response(200, OAuthAppSchema)
     def put(self, body, app_id):
         """Replace the given fields (integrations:write on every project)."""
+        if not request.get_data():
+            raise InvalidInput("Send a JSON object with the fields to change ({} changes nothing).",
+                               errors={"_body": ["Missing."]})
         return apps.to_record(apps.update(context.keyring(), context.principal(), app_id, body))
 
     @blp.operation("deleteOauthApp")

@@ -16,6 +16,7 @@ from hub.api import context, problems
 from hub.api.blueprint import Blueprint
 from hub.api.fields import Timestamp, always_present
 from hub.api.integrations import IntegrationSchema
+from hub.api.oauth_apps import HOST_PATTERN, SCOPE_PATTERN
 from hub.errors import HubError
 from hub.integrations import records
 from hub.integrations.validation import NAME_RE
@@ -37,10 +38,12 @@ class ConnectSchema(ma.Schema):
         "description": "The integration's name; (provider, name) must be free in the project."})
     oauth_app = ma.fields.String(required=True, validate=_NAME,
                                  metadata={"description": "The OAuth app's id or name."})
-    scopes = ma.fields.List(ma.fields.String(), validate=ma.validate.Length(max=100), metadata={
+    scopes = ma.fields.List(ma.fields.String(validate=FullMatch(
+        SCOPE_PATTERN, error="A scope is 1-200 characters without spaces or commas.")),
+        validate=ma.validate.Length(max=100), metadata={
         "description": "Scopes to ask for (default: the app's, else the provider's)."})
     return_to = ma.fields.String(validate=[ma.validate.Length(max=2048), FullMatch(
-        r"^https?://[^\s/?#@]+([/?#]\S*)?$", error="Give an http(s) URL.")], metadata={
+        rf"^https?://{HOST_PATTERN}([/?#]\S*)?$", error="Give an http(s) URL.")], metadata={
         "description": "Where the person is sent afterwards (with ?integration_id=) when its "
                        "origin is one of the app's redirect_origins."})
 
@@ -83,8 +86,11 @@ class Callback(MethodView):
                 "content": {"text/html": {"schema": {"type": "string"}}}},
         "303": {"description": "Connected: to return_to with ?integration_id=."},
         "400": {"description": "Nothing was connected (a used, expired or unknown state, or "
-                               "consent refused): a short HTML page saying why.",
-                "content": {"text/html": {"schema": {"type": "string"}}}}})
+                               "consent refused): a short HTML page saying why; a query that "
+                               "no page could echo (NUL, text no database stores) is a problem.",
+                "content": {"text/html": {"schema": {"type": "string"}},
+                            "application/problem+json": {
+                                "schema": {"$ref": "#/components/schemas/Problem"}}}}})
     @blp.arguments(CallbackArgs, location="query")
     def get(self, args):
         """Where the provider sends the person back (no API key: the state is the capability)."""
