@@ -58,14 +58,19 @@ def record(principal, action: str, *, target_type: str | None = None, target_id:
                 "client_ip": getattr(principal, "client_ip", None), "details": details or {},
             }
             digest = event_hash(head.hash, event)
-            row = AuditEvent(
-                id=event["id"], org=principal.org_id, seq=event["seq"], at=now, actor=event["actor"],
-                action=action, target_type=target_type, target_id=target_id,
-                project_id=event["project_id"], project_handle=event["project"], outcome=outcome,
-                request_id=event["request_id"], client_ip=event["client_ip"], details=event["details"],
-                prev_hash=head.hash, hash=digest)
-            _APPEND.execute(**{field.name: field.db_value(row.__data__.get(field.name))
-                               for field in _EVENT_FIELDS})
+            # The row's values as its fields name them; the model instance is made from them
+            # directly (no defaults to compute, no attribute per field set one by one).
+            values = {
+                "id": event["id"], "org": principal.org_id, "seq": event["seq"], "at": now,
+                "actor": event["actor"], "action": action, "target_type": target_type,
+                "target_id": target_id, "project_id": event["project_id"],
+                "project_handle": event["project"], "outcome": outcome,
+                "request_id": event["request_id"], "client_ip": event["client_ip"],
+                "details": event["details"], "prev_hash": head.hash, "hash": digest,
+            }
+            _APPEND.execute(**{name: db_value(values[name]) for name, db_value in _EVENT_COLUMNS})
+            row = AuditEvent(__no_default__=True)
+            row.__data__ = values
             _ADVANCE.execute(org=principal.org_id, seq=event["seq"], hash=digest)
             head.seq, head.hash = event["seq"], digest
             signer = getattr(principal, "signer", None)
@@ -111,6 +116,7 @@ def _head_query():
 # database (hub.storage.prepared), not by peewee on every call.
 _HEAD = Prepared(AuditHead, _head_query)
 _EVENT_FIELDS = AuditEvent._meta.sorted_fields
+_EVENT_COLUMNS = [(field.name, field.db_value) for field in _EVENT_FIELDS]
 _APPEND = Prepared(AuditEvent, lambda: AuditEvent.insert(
     **{field.name: raw_slot(field.name) for field in _EVENT_FIELDS}))
 _ADVANCE = Prepared(AuditHead, lambda: AuditHead.update(seq=raw_slot("seq"), hash=slot("hash"))

@@ -288,15 +288,15 @@ class KeyRing:
     def fingerprint(self, data: bytes) -> str:
         """Keyed BLAKE2b of `data` (hex, 64 chars): detects changes without revealing content."""
         _require_bytes(data=data)
-        return nacl.hash.blake2b(bytes(data), digest_size=32, key=self._keys.fingerprint_key,
-                                 encoder=nacl.encoding.HexEncoder).decode()
+        # hashlib's keyed BLAKE2b is PyNaCl's (libsodium's) function, at a tenth of the call cost.
+        return hashlib.blake2b(bytes(data), digest_size=32, key=self._keys.fingerprint_key).hexdigest()
 
     def hash_api_key_secret(self, secret: str) -> str:
         """Keyed BLAKE2b of an API key secret under the pepper (hex, 64 chars): what is stored."""
         if not isinstance(secret, str):
             raise TypeError("secret must be str")
-        return nacl.hash.blake2b(secret.encode("utf-8"), digest_size=32, key=self._keys.pepper,
-                                 encoder=nacl.encoding.HexEncoder).decode()
+        # On every authenticated request: hashlib's keyed BLAKE2b, the same function as PyNaCl's.
+        return hashlib.blake2b(secret.encode("utf-8"), digest_size=32, key=self._keys.pepper).hexdigest()
 
     def row_mac(self, kind: str, message: bytes) -> str:
         """Keyed BLAKE2b (hex, 64 chars) of a row's canonical bound fields, domain-separated by

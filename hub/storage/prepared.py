@@ -6,6 +6,7 @@ compiled by peewee for the bound database, and from then on run as that SQL with
 """
 from __future__ import annotations
 
+import datetime
 from typing import Callable
 
 import peewee
@@ -25,6 +26,31 @@ def raw_slot(name: str) -> peewee.Value:
     date, JSON in an INSERT or UPDATE): `execute` is then given the value as the database takes it
     (`Field.db_value(...)`)."""
     return peewee.Value(slot(name), converter=False)
+
+
+def _datetime_from(field: peewee.DateTimeField):
+    """A DateTimeField's python_value, minus peewee's layers on the common case: SQLite's text
+    is ISO 8601, which `fromisoformat` reads as peewee does (it calls the same function after
+    swapping ' ' for 'T' and 'Z' for '+00:00', both of which Python 3.11's reads as they are)."""
+    slow = field.python_value
+    fromisoformat = datetime.datetime.fromisoformat
+
+    def convert(value):
+        if isinstance(value, str) and len(value) > 10:
+            try:
+                return fromisoformat(value)
+            except ValueError:
+                pass
+        return slow(value)
+
+    return convert
+
+
+def _converter(field):
+    # Only peewee's own DateTimeField (a subclass may convert otherwise).
+    if type(field) is peewee.DateTimeField:
+        return _datetime_from(field)
+    return field.python_value
 
 
 class _Plan:
@@ -87,7 +113,7 @@ class Prepared:
         # (`is None`: a field compared with == makes an SQL expression, which is truthy)
         if any(field is None for field in fields):
             return False
-        return [(field.name, field.python_value) for field in fields]
+        return [(field.name, _converter(field)) for field in fields]
 
     def execute(self, **values) -> int:
         """Run an INSERT or UPDATE with these slot values; returns the rows it changed."""
