@@ -7,6 +7,7 @@ compiled by peewee for the bound database, and from then on run as that SQL with
 from __future__ import annotations
 
 import datetime
+import logging
 from typing import Callable
 
 import peewee
@@ -53,6 +54,17 @@ def _converter(field):
     return field.python_value
 
 
+def _plain_execution(db: peewee.Database) -> bool:
+    """Whether running SQL on `db` is only a cursor's execute: peewee's own execute_sql and
+    cursor (not a subclass's), no query hooks, and peewee's debug log (every query) off."""
+    kind = type(db)
+    return (kind.execute_sql is peewee.Database.execute_sql
+            and kind._execute_cursor is peewee.Database._execute_cursor
+            and kind.cursor is peewee.Database.cursor
+            and not getattr(db, "query_hooks", None)
+            and not peewee.logger.isEnabledFor(logging.DEBUG))
+
+
 class _Plan:
     """A `Prepared` query as compiled for one database: its SQL, where each parameter comes from,
     and (for `first`) each result column's field name and converter, worked out on first use."""
@@ -87,7 +99,15 @@ class Prepared:
     def _run(self, values):
         db, plan = self._plan()
         params = [values[name] if name is not None else fixed for name, fixed in plan.steps]
-        return db.execute_sql(plan.sql, params), plan, params
+        conn = db._state.conn
+        if conn is None or not _plain_execution(db):
+            return db.execute_sql(plan.sql, params), plan, params
+        # What peewee's execute_sql does on an open connection with no hooks and no debug log,
+        # minus its layers: the driver's errors become peewee's as they would there.
+        with peewee.__exception_wrapper__:
+            cursor = conn.cursor()
+            cursor.execute(plan.sql, params)
+        return cursor, plan, params
 
     def first(self, **values):
         """The first model instance the query finds with these slot values, or None."""
