@@ -68,7 +68,9 @@ def record(principal, action: str, *, target_type: str | None = None, target_id:
                 "request_id": event["request_id"], "client_ip": event["client_ip"],
                 "details": event["details"], "prev_hash": head.hash, "hash": digest,
             }
-            _APPEND.execute(**{name: db_value(values[name]) for name, db_value in _EVENT_COLUMNS})
+            _APPEND.execute(**{name: value if value is None or type(value) is kind else db_value(value)
+                               for name, db_value, kind in _EVENT_COLUMNS
+                               for value in (values[name],)})
             row = AuditEvent(__no_default__=True)
             row.__data__ = values
             _ADVANCE.execute(org=principal.org_id, seq=event["seq"], hash=digest)
@@ -116,7 +118,22 @@ def _head_query():
 # database (hub.storage.prepared), not by peewee on every call.
 _HEAD = Prepared(AuditHead, _head_query)
 _EVENT_FIELDS = AuditEvent._meta.sorted_fields
-_EVENT_COLUMNS = [(field.name, field.db_value) for field in _EVENT_FIELDS]
+
+
+def _stored_as(field) -> type | None:
+    """The Python type a field stores unconverted (peewee's CharField keeps a str as it is, its
+    IntegerField an int), or None: always converted (JSON, datetimes)."""
+    if isinstance(field, peewee.ForeignKeyField):
+        field = field.rel_field
+    if type(field) is peewee.CharField:
+        return str
+    if type(field) is peewee.IntegerField:
+        return int
+    return None
+
+
+# (name, db_value, the type that needs no conversion) per column of the event's INSERT
+_EVENT_COLUMNS = [(field.name, field.db_value, _stored_as(field)) for field in _EVENT_FIELDS]
 _APPEND = Prepared(AuditEvent, lambda: AuditEvent.insert(
     **{field.name: raw_slot(field.name) for field in _EVENT_FIELDS}))
 _ADVANCE = Prepared(AuditHead, lambda: AuditHead.update(seq=raw_slot("seq"), hash=slot("hash"))
