@@ -2,8 +2,8 @@
 with 1,000 integrations in the project and with 1,000,000.
 
 The integrations are written in bulk (one INSERT per 20,000 rows with executemany, inside one
-transaction; every row carries the same sealed credentials, which a list never opens, and its own row MAC,
-which a list checks). Measured:
+transaction; every row carries the same sealed credentials, which a list never opens, and its own
+row MAC, which a list checks). Measured:
 the first page and a page by cursor ten pages in, each the best median over rounds
 that alternate between the two hubs (both open at once), so that both sizes meet the same load.
 Goal: 1M / 1k <= 1.2 for each, since a page is one index range on (project, id).
@@ -38,11 +38,11 @@ def fill(app, setup, count: int, chunk: int = 20_000) -> None:
     with app.app_context(), db.connection_context():
         template = Integration.get_by_id(made.get_json()["id"])
         values = [f.db_value(template.__data__.get(f.name)) for f in fields]
-        at_id = [f.name for f in fields].index("id")
-        at_name = [f.name for f in fields].index("name")
-        at_mac = [f.name for f in fields].index("integrity")
-        keyring = app.extensions["hub.keyring"].get()
-        bound = integrity.bound_values(template)  # each clone's MAC binds its own id
+        names = [f.name for f in fields]
+        at_id, at_name, at_mac = names.index("id"), names.index("name"), names.index("integrity")
+        # Each clone carries its own row MAC (it binds the id), as the hub would have written it:
+        # a list refuses a row whose MAC does not verify.
+        keyring, bound = app.extensions["hub.keyring"].get(), integrity.bound_values(template)
         with db.atomic():
             cursor = db.cursor()
             for start in range(1, count, chunk):  # the template is the first of `count`

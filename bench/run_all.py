@@ -55,25 +55,37 @@ BENCHES: dict[str, tuple[str, Callable[[bool], Result]]] = {
 # What each figure measures, and where its time goes (from profiles: bench/profile_requests.py).
 NOTES: dict[str, str] = {
     "project_get": """\
-The hub authenticates the bearer key (BLAKE2b of the secret, one indexed lookup), finds the project
-by handle (one indexed lookup) and dumps it through its marshmallow schema; the floor reads one
-row by primary key and returns it with `jsonify`, with no auth, no hooks and no schema. Both hold
-their thread's SQLite connection across requests, as `hub serve` does (waitress's threads are
-long-lived). Before that, every request paid five per-connection pragmas and a WAL checkpoint on
-close (hub 623 req/s, floor 929: 0.67x). Holding the connection made the floor 3.5x faster and the
-hub 1.9x (0.42x). The two prepared lookups then got to build their model row from a column plan
-cached per database, since peewee's cursor wrapper resolved the result's columns again on every
-query, which cost as much as the lookup: the hub 2.8x its first rate (0.53x).
+The hub authenticates the bearer key (BLAKE2b of the secret, one indexed lookup, the row's MAC),
+finds the project by handle (one indexed lookup) and dumps it through its marshmallow schema; the
+floor reads one row by primary key and returns it with `jsonify`, with no auth, no hooks and no
+schema. Both hold their thread's SQLite connection across requests, as `hub serve` does
+(waitress's threads are long-lived). Before that, every request paid five per-connection pragmas
+and a WAL checkpoint on close (hub 623 req/s, floor 929: 0.67x). Holding the connection made the
+floor 3.5x faster and the hub 1.9x (0.42x). The two prepared lookups then got to build their
+model row from a column plan cached per database (0.53x). The row MAC check on every request
+(issue 10) then cost about 20 us (0.48x on this machine, three runs). Then (issue 11, each run
+three times against the same floor; 0.48x -> 0.57x): the secret's keyed BLAKE2b through hashlib
+rather than PyNaCl (the same function: 12 us -> 2 us); the API key's MAC not recomputed for a
+row whose bound values and MAC are exactly those of one that verified before (the keyring
+remembers them; the row is still read and checked for revocation and expiry on every request,
+and any change to it misses and is checked in full: 20 us -> 4 us); the principal built once
+rather than replaced twice; whether a route is public worked out once per route; Flask's
+`ensure_sync` answer remembered per function (Flask asks it for every hook and view of every
+request); the input guard skipping the query and body walk when there is neither; the access
+log formatting nothing when its line would be dropped; prepared statements run on the open
+connection without peewee's layers (its error mapping kept) and DateTime columns read with
+`fromisoformat` directly.
 
-Where the hub's time goes (pyinstrument over 2,000 requests, `bench/profile_requests.py get`; as
-shares of the hub's WSGI app, the test client excluded): Flask's request and app contexts 15% and
-URL routing over the hub's map 5% (the floor's has one rule); the before-request hooks 13%
-(`refuse_unstorable_text` 4.6%, the request id 3.4%) and after-request ones 7% (the access log line
-2.6%); `authenticate` 22% (its query and row 9%, BLAKE2b 3.6%, the token checksum 2.7%,
-`dataclasses.replace` 2.8%) plus 7% more in `context.principal` (client IP, a second replace);
-`find_project` 8%; the schema dump 5% and `jsonify` 7%. SQLite itself is about 4%. No single
-hot spot is left in the storage layer: the rest is spread over `hub/api` (context, input_guard,
-access_log, fields) and `hub/tenancy/api_keys.py`, each a few percent.""",
+Where the hub's time goes now (pyinstrument over 3,000 requests, `bench/profile_requests.py
+get`; shares of the hub's WSGI app, the test client excluded): `authenticate` and
+`context.principal` 22% (the key's query and row 10%, the remembered MAC 2%, the client IP 2%,
+the token checksum 1.4%); `find_project` 8% (a second query: one statement joining the key and
+the project would save most of it); the schema dump 6% and `jsonify` 8%; the request id hooks
+5% (`hub/api/__init__.py`, a uuid4 per request); the response headers 3%; URL routing over the
+hub's map 8% and Flask's request and app contexts, the URL adapter and the WSGI response about
+25% (the floor pays a smaller share of these). What is left is spread over Flask, werkzeug and
+marshmallow as much as over the hub: 0.8x would need fewer layers per request than Flask with
+flask-smorest gives (a view that returns its JSON without a schema dump, no per-request hooks).""",
     "create": """\
 No goal. The hub validates the body against Slack's schema, seals the credentials, inserts the
 row and its tags and appends `integration.create` to the org's audit chain, in one transaction;
@@ -85,28 +97,37 @@ append 6%; COMMIT 5%; validation 6% (a marshmallow schema built per request 2.4%
 building the provider's config schema to find its secret fields 2%; auth 5%.""",
     "integration_list": """\
 Seeded in bulk: one INSERT statement per 20,000 rows (executemany) in a single transaction, each
-row a copy of one created through the API under a new id and name, the sealed credentials one
-ciphertext reused (a list never opens them). Both hubs stay open and the rounds alternate between
+row a copy of one created through the API under a new id and name with its own row MAC (a
+list checks it), the sealed credentials one ciphertext reused (a list never opens them). Both hubs stay open and the rounds alternate between
 them, so both sizes meet the same load (measured one after the other, a neighbour's load once made
 the ratio 2.5). A page is one index range on (project, id): its cost does not grow with the
 project. Its SQL is 0.3 ms; nearly all of a page's time is turning its 50 rows into records and
 dumping them through the schema.""",
     "door": """\
-`GET /v1/projects/{p}/integrations/{id}/credentials`: auth, project, the integration row, decrypt,
-an audit event appended to the org's chain under its head lock (head read, event hash, insert,
-head update), committed; the floor reads a row by primary key, decrypts it (XChaCha20-Poly1305),
-inserts one row and commits. Before connections were held across requests both sides also paid a
-WAL checkpoint on every close, which hid the rest (floor 385 req/s, hub 236: 0.61x). Holding them
-made the floor about 7x faster and the hub about 4x, so what the ratio now shows is the hub's own
-Python work: it runs six statements and two hashes where the floor runs three statements.
+`GET /v1/projects/{p}/integrations/{id}/credentials`: auth, project, the integration row (its MAC
+checked), decrypt (the fingerprint checked), an audit event appended to the org's chain under its
+head lock (head read, event hash, insert, head update), committed; the floor reads a row by
+primary key, decrypts it (XChaCha20-Poly1305), inserts one row and commits. Before connections
+were held across requests both sides also paid a WAL checkpoint on every close, which hid the
+rest (floor 385 req/s, hub 236: 0.61x). Holding them made the floor about 7x faster and the hub
+about 4x (0.36x). OAuth refresh before a read then made the door read the integration twice
+(once before its transaction, once in it), and the row MACs came in (0.26x on this machine,
+three runs). Then (issue 11; 0.26x -> 0.33x, three runs each): a row that is not an OAuth one
+is read once, in the audited transaction (an OAuth row is still refreshed in a transaction of
+its own first); the credentials fingerprint through hashlib's BLAKE2b (10 us -> 3 us); the audit
+append building its row directly and converting only its JSON and datetime columns; and what
+the GET above gained (auth, hooks, prepared statements).
 
-Where the hub's time goes (pyinstrument over 1,500 requests, `bench/profile_requests.py door`;
-shares of the hub's WSGI app): the audit append 20% (building the event row, its canonical-JSON
-hash 3%, the head read 3%, the insert and the head update 5%); COMMIT 7% (the floor pays it too);
-the integration lookup 6%; decrypting 4%; `authenticate` and `context.principal` 17%; the project
-lookup 4%; the before/after-request hooks 11%; routing 4%; Flask's contexts 10%. No one part
-would reach 0.5x alone: the audit append (`hub/audit/log.py`) and auth (`hub/tenancy/api_keys.py`,
-`hub/api/context.py`) are where most of it is.""",
+Where the hub's time goes now (pyinstrument over 1,500 requests, `bench/profile_requests.py
+door`; shares of the hub's WSGI app): the audit append 14% (the insert 4%, the event's
+canonical-JSON hash 3%, the head read 2%); COMMIT 9% and BEGIN 3% (the floor pays them too);
+opening the credentials 7% (the integration row's MAC 3%, about 20 us, decrypting 2.5%); the
+integration lookup 5%; the project lookup 3%; parsing the `min_valid` query argument 12%, half
+of it webargs building the `FreshnessArgs` schema anew on every request (a schema instance in
+the decorator would spare it); `authenticate` 9%; the response's schema dump and `jsonify` 5%;
+the rest Flask's contexts, routing and hooks. The hub runs six statements, two hashes and two
+MACs where the floor runs three statements (a read, an insert, COMMIT): 0.5x is out of reach without fewer
+statements per read (the key and project in one, the head read and update in one).""",
     "audit_paging": """\
 The org's chain filled in bulk (their hashes not a valid chain: paging never reads them). Both
 hubs stay open and the rounds alternate between them. A page is one index range in `seq` order

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import types
 
 from flask import Flask, appcontext_pushed, g
 
@@ -11,6 +12,24 @@ from hub.crypto import access as keyring_access
 from hub.storage import database, models
 
 
+class _Hub(Flask):
+    """Flask, remembering which functions are plain (not async): it asks `ensure_sync` for every
+    hook and view of every request, each time an `inspect.iscoroutinefunction`."""
+
+    def ensure_sync(self, func):
+        # A method is async exactly when its function is (MethodView hands Flask bound methods).
+        target = func.__func__ if type(func) is types.MethodType else func
+        if type(target) is not types.FunctionType:
+            return super().ensure_sync(func)
+        plain = self.__dict__.setdefault("_hub_plain_functions", set())  # one per function
+        if target in plain:
+            return func
+        synced = super().ensure_sync(func)
+        if synced is func:
+            plain.add(target)
+        return synced
+
+
 def create_app(config: dict | None = None) -> Flask:
     """A hub: settings, database, keyring, plugins, the REST API and the CLI commands.
 
@@ -18,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
         root key and the plugins here).
     :raises hub.errors.SettingsError: a setting is malformed; the message names it.
     """
-    app = Flask("hub", instance_path=str(settings.instance_path(config)), instance_relative_config=True)
+    app = _Hub("hub", instance_path=str(settings.instance_path(config)), instance_relative_config=True)
     settings.load_settings(app.config, config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     api.init_request_ids(app)  # first, so even a request the database fails carries its id

@@ -31,6 +31,8 @@ def init_app(app) -> None:
 
     @app.after_request
     def _log_access(response):
+        if not log.isEnabledFor(logging.INFO):  # the line would be dropped: nothing to format
+            return response
         started = g.get("_access_started")
         duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
         caller = g.get("principal")

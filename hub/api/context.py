@@ -1,7 +1,6 @@
 """Per-request access to the caller and the app's shared services."""
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import logging
 
@@ -37,9 +36,8 @@ def principal() -> Principal:
     if "principal" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, secret = header.partition(" ")
-        caller = authenticate(keyring(), secret.strip() if scheme.lower() == "bearer" else None)
-        g.principal = dataclasses.replace(caller, request_id=g.get("request_id"),
-                                          client_ip=client_ip())
+        g.principal = authenticate(keyring(), secret.strip() if scheme.lower() == "bearer" else None,
+                                   request_id=g.get("request_id"), client_ip=client_ip())
     return g.principal
 
 
@@ -57,10 +55,23 @@ def authenticate_first() -> None:
 
 
 def _documented_public() -> bool:
-    view = current_app.view_functions.get(request.endpoint)
+    # What a route documents does not change once the app serves: worked out once per route
+    # and method (a dict per app).
+    known = current_app.extensions.get("hub.public_routes")
+    if known is None:
+        known = current_app.extensions["hub.public_routes"] = {}
+    route = (request.endpoint, request.method)
+    public = known.get(route)
+    if public is None:
+        public = known[route] = _documents_no_security(request.endpoint, request.method)
+    return public
+
+
+def _documents_no_security(endpoint: str | None, method: str) -> bool:
+    view = current_app.view_functions.get(endpoint)
     if view is None:
         return False
-    method = "get" if request.method == "HEAD" else request.method.lower()
+    method = "get" if method == "HEAD" else method.lower()
     handler = getattr(getattr(view, "view_class", None), method, None) or view
     return getattr(handler, "_apidoc", {}).get("manual_doc", {}).get("security") == []
 

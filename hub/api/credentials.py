@@ -51,8 +51,13 @@ class CredentialsArgs(PageArgs):
 def _refresher(min_valid: int):
     """What the door calls to make an OAuth token fresh before serving it."""
     services = context.integration_services()
-    return lambda principal, row, project: refresh.fresh_or_raise(
-        services, principal, row, project, min_valid=min_valid)
+
+    def fresh(principal, row, project):
+        return refresh.fresh_or_raise(services, principal, row, project, min_valid=min_valid)
+
+    # Only OAuth rows have a token to refresh: the door reads any other row once.
+    fresh.applies = lambda row: refresh.oauth_method_of(services, row) is not None
+    return fresh
 
 
 @blp.route("/integrations/<item:integration_id>/credentials")

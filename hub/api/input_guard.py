@@ -75,11 +75,16 @@ def _field(path: str) -> str:
 def refuse_unstorable_input() -> None:
     if unstorable(request.path):
         raise NotFound(f"There is no route {request.method} for that path. See /docs for the API.")
-    for name, value in request.args.items(multi=True):
-        problem = unstorable(name) or unstorable(value)
-        if problem:
-            raise invalid_field(name if not unstorable(name) else "_query", problem)
-    if request.is_json and request.url_rule is not None:  # no route: a 404 or 405, body unread
+    environ = request.environ
+    # Most requests carry no query string and no body (GETs): nothing more to walk, and nothing
+    # parsed to find that out.
+    if environ.get("QUERY_STRING"):
+        for name, value in request.args.items(multi=True):
+            problem = unstorable(name) or unstorable(value)
+            if problem:
+                raise invalid_field(name if not unstorable(name) else "_query", problem)
+    # (no Content-Type: not JSON, whatever the body; no route: a 404 or 405, body unread)
+    if environ.get("CONTENT_TYPE") and request.is_json and request.url_rule is not None:
         try:
             body = decode_json(request.get_data(cache=True))
             leaves = list(_values(body, ""))

@@ -58,14 +58,21 @@ def record(principal, action: str, *, target_type: str | None = None, target_id:
                 "client_ip": getattr(principal, "client_ip", None), "details": details or {},
             }
             digest = event_hash(head.hash, event)
-            row = AuditEvent(
-                id=event["id"], org=principal.org_id, seq=event["seq"], at=now, actor=event["actor"],
-                action=action, target_type=target_type, target_id=target_id,
-                project_id=event["project_id"], project_handle=event["project"], outcome=outcome,
-                request_id=event["request_id"], client_ip=event["client_ip"], details=event["details"],
-                prev_hash=head.hash, hash=digest)
-            _APPEND.execute(**{field.name: field.db_value(row.__data__.get(field.name))
-                               for field in _EVENT_FIELDS})
+            # The row's values as its fields name them; the model instance is made from them
+            # directly (no defaults to compute, no attribute per field set one by one).
+            values = {
+                "id": event["id"], "org": principal.org_id, "seq": event["seq"], "at": now,
+                "actor": event["actor"], "action": action, "target_type": target_type,
+                "target_id": target_id, "project_id": event["project_id"],
+                "project_handle": event["project"], "outcome": outcome,
+                "request_id": event["request_id"], "client_ip": event["client_ip"],
+                "details": event["details"], "prev_hash": head.hash, "hash": digest,
+            }
+            _APPEND.execute(**{name: value if value is None or type(value) is kind else db_value(value)
+                               for name, db_value, kind in _EVENT_COLUMNS
+                               for value in (values[name],)})
+            row = AuditEvent(__no_default__=True)
+            row.__data__ = values
             _ADVANCE.execute(org=principal.org_id, seq=event["seq"], hash=digest)
             head.seq, head.hash = event["seq"], digest
             signer = getattr(principal, "signer", None)
@@ -111,6 +118,22 @@ def _head_query():
 # database (hub.storage.prepared), not by peewee on every call.
 _HEAD = Prepared(AuditHead, _head_query)
 _EVENT_FIELDS = AuditEvent._meta.sorted_fields
+
+
+def _stored_as(field) -> type | None:
+    """The Python type a field stores unconverted (peewee's CharField keeps a str as it is, its
+    IntegerField an int), or None: always converted (JSON, datetimes)."""
+    if isinstance(field, peewee.ForeignKeyField):
+        field = field.rel_field
+    if type(field) is peewee.CharField:
+        return str
+    if type(field) is peewee.IntegerField:
+        return int
+    return None
+
+
+# (name, db_value, the type that needs no conversion) per column of the event's INSERT
+_EVENT_COLUMNS = [(field.name, field.db_value, _stored_as(field)) for field in _EVENT_FIELDS]
 _APPEND = Prepared(AuditEvent, lambda: AuditEvent.insert(
     **{field.name: raw_slot(field.name) for field in _EVENT_FIELDS}))
 _ADVANCE = Prepared(AuditHead, lambda: AuditHead.update(seq=raw_slot("seq"), hash=slot("hash"))

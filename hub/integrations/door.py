@@ -11,7 +11,8 @@ credentials.
 An OAuth integration's access token is made fresh before it is served: the API hands the door a
 `refresh(principal, row, project)` (hub.oauth.refresh) that refreshes a token expiring within the
 reader's `min_valid` seconds, under the integration's lock and in a transaction of its own that
-commits before the audited read begins.
+commits before the audited read begins. A `refresh` may say which rows it applies to
+(`refresh.applies(row)`: the OAuth ones); any other row is read once, in the audited transaction.
 """
 from __future__ import annotations
 
@@ -72,14 +73,25 @@ def read_one(keyring, principal: Principal, project_ref: str, integration_id: st
     target = integration_id if UUID_RE.fullmatch(integration_id) else None
     audit.require(principal, perms.CREDENTIALS_READ, ACTION, project=project,
                   target_type="integration", target_id=target)
-    if refresh is not None:
+    with database.atomic():
         row = find_in_project(project, integration_id)
         refuse_unless_active(row)
-        refresh(principal, row, project)
+        if refresh is None or not _may_refresh(refresh, row):  # one read, audited, committed
+            return _served(keyring, principal, row, project)
+    # A row whose token may need refreshing: that runs in a transaction of its own, committed
+    # before the audited read (which reads the row again, as the refresh left it).
+    refresh(principal, row, project)
     with database.atomic():
         row = find_in_project(project, integration_id)
         refuse_unless_active(row)
         return _served(keyring, principal, row, project)
+
+
+def _may_refresh(refresh: Refresh, row: Integration) -> bool:
+    """Whether `refresh` could do anything for the row (a refresh that says which rows it applies
+    to, `refresh.applies(row)`, spares the others a second read; one that does not: any row)."""
+    applies = getattr(refresh, "applies", None)
+    return applies is None or bool(applies(row))
 
 
 def read_page(keyring, principal: Principal, project_ref: str, *, provider: str | None = None,

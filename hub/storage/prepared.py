@@ -6,6 +6,8 @@ compiled by peewee for the bound database, and from then on run as that SQL with
 """
 from __future__ import annotations
 
+import datetime
+import logging
 from typing import Callable
 
 import peewee
@@ -25,6 +27,42 @@ def raw_slot(name: str) -> peewee.Value:
     date, JSON in an INSERT or UPDATE): `execute` is then given the value as the database takes it
     (`Field.db_value(...)`)."""
     return peewee.Value(slot(name), converter=False)
+
+
+def _datetime_from(field: peewee.DateTimeField):
+    """A DateTimeField's python_value, minus peewee's layers on the common case: SQLite's text
+    is ISO 8601, which `fromisoformat` reads as peewee does (it calls the same function after
+    swapping ' ' for 'T' and 'Z' for '+00:00', both of which Python 3.11's reads as they are)."""
+    slow = field.python_value
+    fromisoformat = datetime.datetime.fromisoformat
+
+    def convert(value):
+        if isinstance(value, str) and len(value) > 10:
+            try:
+                return fromisoformat(value)
+            except ValueError:
+                pass
+        return slow(value)
+
+    return convert
+
+
+def _converter(field):
+    # Only peewee's own DateTimeField (a subclass may convert otherwise).
+    if type(field) is peewee.DateTimeField:
+        return _datetime_from(field)
+    return field.python_value
+
+
+def _plain_execution(db: peewee.Database) -> bool:
+    """Whether running SQL on `db` is only a cursor's execute: peewee's own execute_sql and
+    cursor (not a subclass's), no query hooks, and peewee's debug log (every query) off."""
+    kind = type(db)
+    return (kind.execute_sql is peewee.Database.execute_sql
+            and kind._execute_cursor is peewee.Database._execute_cursor
+            and kind.cursor is peewee.Database.cursor
+            and not getattr(db, "query_hooks", None)
+            and not peewee.logger.isEnabledFor(logging.DEBUG))
 
 
 class _Plan:
@@ -61,7 +99,15 @@ class Prepared:
     def _run(self, values):
         db, plan = self._plan()
         params = [values[name] if name is not None else fixed for name, fixed in plan.steps]
-        return db.execute_sql(plan.sql, params), plan, params
+        conn = db._state.conn
+        if conn is None or not _plain_execution(db):
+            return db.execute_sql(plan.sql, params), plan, params
+        # What peewee's execute_sql does on an open connection with no hooks and no debug log,
+        # minus its layers: the driver's errors become peewee's as they would there.
+        with peewee.__exception_wrapper__:
+            cursor = conn.cursor()
+            cursor.execute(plan.sql, params)
+        return cursor, plan, params
 
     def first(self, **values):
         """The first model instance the query finds with these slot values, or None."""
@@ -87,7 +133,7 @@ class Prepared:
         # (`is None`: a field compared with == makes an SQL expression, which is truthy)
         if any(field is None for field in fields):
             return False
-        return [(field.name, field.python_value) for field in fields]
+        return [(field.name, _converter(field)) for field in fields]
 
     def execute(self, **values) -> int:
         """Run an INSERT or UPDATE with these slot values; returns the rows it changed."""
