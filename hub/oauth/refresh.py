@@ -189,6 +189,10 @@ def _refresh_grant(services: Services, method: AuthMethod, row: Integration,
                                & (OAuthApp.org == row.org_id))
     if app is None:
         return TokenRefusal("app_deleted", "The OAuth app that connected it was deleted.")
+    if app.provider != row.provider:
+        # Pasted credentials may name any app of the org: its secret goes only to its own
+        # provider's token endpoint, in its own provider's manner.
+        return TokenRefusal("app_mismatch", f"The OAuth app it names is for '{app.provider}'.")
     try:
         return tokens.refresh(method.oauth, apps.endpoints(services.keyring, app, method.oauth),
                               services.http_client(), refresh_token=refresh_token)
