@@ -10,6 +10,7 @@ from hub.storage.models import Integration
 from tests.oauth_helpers import (
     PROJECT,
     callback,
+    connect,
     events,
     make_oauth_app,
     start,
@@ -51,3 +52,24 @@ def test_a_cloud_id_that_is_no_plain_id_connects_nothing(hub, fake_oauth, cloud_
     assert "site" in done.get_data(as_text=True)
     with hub.app.app_context(), hub.app.extensions["hub.db"].connection_context():
         assert Integration.select().count() == 0
+
+
+@pytest.mark.parametrize("error", ["internal_error", "fatal_error", "service_unavailable",
+                                   "request_timeout", "ratelimited"])
+def test_a_transient_slack_error_answered_with_200_does_not_expire_it(hub, fake_oauth,
+                                                                        httpserver, error):
+    server = fake_oauth("slack", access_ttl=30)  # due for the door's default min_valid of 60
+    app = make_oauth_app(hub, server, "slack")
+    integration_id = connect(hub, server, "slack")
+    # Slack answers its transient failures HTTP 200 with ok: false.
+    httpserver.expect_request("/api/oauth.v2.access", method="POST").respond_with_json(
+        {"ok": False, "error": error})
+    moved = hub.call("PUT", f"/v1/oauth-apps/{app['id']}", json={
+        "token_url": httpserver.url_for("/api/oauth.v2.access").replace("localhost", "127.0.0.1"),
+        "client_secret": "csecret"})
+    assert moved.status_code == 200, moved.json
+    door = hub.call("GET", f"{PROJECT}/integrations/{integration_id}/credentials")
+    assert door.status_code == 503 and door.json["title"] == "Refresh failed", door.json
+    assert len(httpserver.log) == 1
+    record = hub.call("GET", f"{PROJECT}/integrations/{integration_id}").json
+    assert record["status"] == "active"
