@@ -3,12 +3,14 @@ PostgreSQL, against the fake providers on loopback: an app's client secret is us
 own provider, a provider-given cloud id cannot steer where the token goes, a transient Slack error
 does not end a connection, and return_to keeps its fragment apart from the integration id."""
 import datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from hub.storage.models import Integration
 from tests.oauth_helpers import (
     PROJECT,
+    RETURN_ORIGIN,
     callback,
     connect,
     events,
@@ -73,3 +75,16 @@ def test_a_transient_slack_error_answered_with_200_does_not_expire_it(hub, fake_
     assert len(httpserver.log) == 1
     record = hub.call("GET", f"{PROJECT}/integrations/{integration_id}").json
     assert record["status"] == "active"
+
+
+def test_return_to_with_a_fragment_gets_the_integration_id_in_its_query(hub, fake_oauth):
+    server = fake_oauth("github")
+    make_oauth_app(hub, server, "github")
+    started = start(hub, "github", return_to=f"{RETURN_ORIGIN}/done?tab=1#installed")
+    done = callback(hub, server.consent(started.json["authorize_url"]))
+    assert done.status_code == 303, done.get_data(as_text=True)
+    location = urlsplit(done.headers["Location"])
+    assert location.fragment == "installed" and location.path == "/done"
+    query = parse_qs(location.query)
+    assert query["tab"] == ["1"] and len(query["integration_id"]) == 1
+    assert hub.call("GET", f"{PROJECT}/integrations/{query['integration_id'][0]}").status_code == 200

@@ -216,8 +216,10 @@ def _finished(pending: OAuthPending, app, row: Integration, project: Project,
               result: dict) -> Finished:
     redirect_to = None
     if pending.return_to and apps.origin_of(pending.return_to) in (app.redirect_origins or []):
-        separator = "&" if "?" in pending.return_to else "?"
-        redirect_to = f"{pending.return_to}{separator}integration_id={row.id}"
+        # Into the query, before any fragment (a '?' after the '#' would be the fragment's).
+        url, hash_mark, fragment = pending.return_to.partition("#")
+        separator = "&" if "?" in url else "?"
+        redirect_to = f"{url}{separator}integration_id={row.id}{hash_mark}{fragment}"
     return Finished(integration_id=row.id, name=row.name, provider=row.provider,
                     project=project.handle, redirect_to=redirect_to, verified=result["ok"])
 
