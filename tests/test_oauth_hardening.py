@@ -88,3 +88,14 @@ def test_return_to_with_a_fragment_gets_the_integration_id_in_its_query(hub, fak
     query = parse_qs(location.query)
     assert query["tab"] == ["1"] and len(query["integration_id"]) == 1
     assert hub.call("GET", f"{PROJECT}/integrations/{query['integration_id'][0]}").status_code == 200
+
+
+def test_an_absurd_expires_in_is_no_500(hub, fake_oauth):
+    server = fake_oauth("github", access_ttl=10 ** 18)  # beyond what a datetime can hold
+    make_oauth_app(hub, server, "github")
+    started = start(hub, "github")
+    done = callback(hub, server.consent(started.json["authorize_url"]))
+    assert done.status_code == 200, done.get_data(as_text=True)
+    listed = hub.call("GET", f"{PROJECT}/integrations").json["items"]
+    door = hub.call("GET", f"{PROJECT}/integrations/{listed[0]['id']}/credentials")
+    assert door.status_code == 200 and door.json["credentials"]["expires_at"].endswith("Z")
