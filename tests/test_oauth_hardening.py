@@ -3,6 +3,7 @@ PostgreSQL, against the fake providers on loopback: an app's client secret is us
 own provider, a provider-given cloud id cannot steer where the token goes, a transient Slack error
 does not end a connection, and return_to keeps its fragment apart from the integration id."""
 import datetime
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -99,3 +100,21 @@ def test_an_absurd_expires_in_is_no_500(hub, fake_oauth):
     listed = hub.call("GET", f"{PROJECT}/integrations").json["items"]
     door = hub.call("GET", f"{PROJECT}/integrations/{listed[0]['id']}/credentials")
     assert door.status_code == 200 and door.json["credentials"]["expires_at"].endswith("Z")
+
+
+def test_the_cli_refreshes_the_others_when_one_row_does_not_open(hub, fake_oauth):
+    server = fake_oauth("atlassian", access_ttl=300)
+    make_oauth_app(hub, server, "jira")
+    broken, fine = connect(hub, server, "jira", name="one"), connect(hub, server, "jira", name="two")
+    with hub.app.app_context(), hub.app.extensions["hub.db"].connection_context():
+        Integration.update(credentials_ciphertext=b"\0" * 64).where(
+            Integration.id == broken).execute()
+    result = hub.app.test_cli_runner().invoke(
+        args=["integrations", "refresh", "--within", "10m", "--json"])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    body = json.loads(result.stdout)
+    by_id = {row["id"]: row for row in body["results"]}
+    assert body["due"] == 2 and body["failed"] == 1
+    assert by_id[fine]["refreshed"] is True and by_id[broken]["ok"] is False
+    assert "do not decrypt" in by_id[broken]["message"]
+    assert server.refresh_grants == 1

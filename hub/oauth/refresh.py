@@ -223,8 +223,14 @@ def due_rows(services: Services, project_ids: Iterable[str] | None, within: floa
                                        & Integration.expired_reason.is_null())
     if project_ids is not None:
         query = query.where(Integration.project.in_(list(project_ids)))
-    return [row for row in query.order_by(Integration.id)
-            if is_due(open_credentials(services.keyring, row), within)]
+    return [row for row in query.order_by(Integration.id) if _due(services, row, within)]
+
+
+def _due(services: Services, row: Integration, within: float) -> bool:
+    try:
+        return is_due(open_credentials(services.keyring, row), within)
+    except HubError:  # a row that does not open: listed, and its refresh reports why (the
+        return True   # others are refreshed all the same)
 
 
 def refresh_due(services: Services, principal_of_org: Callable[[str], Principal],
