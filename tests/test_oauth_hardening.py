@@ -118,3 +118,32 @@ def test_the_cli_refreshes_the_others_when_one_row_does_not_open(hub, fake_oauth
     assert by_id[fine]["refreshed"] is True and by_id[broken]["ok"] is False
     assert "do not decrypt" in by_id[broken]["message"]
     assert server.refresh_grants == 1
+
+
+HOSTILE_RETURN_TO = [
+    "//evil.example.net/done", "https:/app.example.com/done", "https:evil.example.net",
+    "https://app.example.com@evil.example.net/", "https://app.example.com\\@evil.example.net/",
+    "https://evil.example.net\\.app.example.com/", "https://app.example.com%2F@evil.example.net/",
+    "javascript://app.example.com/%0aalert(1)", "https://app.example.com\t.evil.example.net/",
+    "https://app.example.com:8443/done", "https://xn--pp-8cd.example.com/",
+    "https://evil.example.net/?next=https://app.example.com",
+    "https://evil.example.net#https://app.example.com", "https://app.example.com./done",
+]
+
+
+def test_a_hostile_return_to_is_refused_or_never_followed(hub, fake_oauth):
+    server = fake_oauth("slack")
+    make_oauth_app(hub, server, "slack")
+    for index, return_to in enumerate(HOSTILE_RETURN_TO):
+        started = start(hub, "slack", name=f"n{index}", return_to=return_to)
+        if started.status_code == 400:
+            assert "return_to" in started.json["errors"], (return_to, started.json)
+            continue
+        assert started.status_code == 201, (return_to, started.json)
+        done = callback(hub, server.consent(started.json["authorize_url"]))
+        assert done.status_code == 200 and "Location" not in done.headers, return_to
+    # The allowed origin, spelled another way, is followed (and only it).
+    started = start(hub, "slack", name="ok", return_to="https://App.Example.com:443/done")
+    done = callback(hub, server.consent(started.json["authorize_url"]))
+    assert done.status_code == 303 and done.headers["Location"].startswith(
+        "https://app.example.com:443/done?integration_id="), done.headers.get("Location")
