@@ -147,3 +147,18 @@ def test_a_hostile_return_to_is_refused_or_never_followed(hub, fake_oauth):
     done = callback(hub, server.consent(started.json["authorize_url"]))
     assert done.status_code == 303 and done.headers["Location"].startswith(
         "https://app.example.com:443/done?integration_id="), done.headers.get("Location")
+
+
+def test_a_provider_outage_at_the_exchange_is_a_502_not_a_refusal(hub, fake_oauth):
+    server = fake_oauth("github")
+    make_oauth_app(hub, server, "github")
+    started = start(hub, "github")
+    location = server.consent(started.json["authorize_url"])
+    server.fail_token_requests(1, status=503)
+    done = callback(hub, location)
+    assert done.status_code == 502, done.get_data(as_text=True)
+    assert "HTTP 503" in done.get_data(as_text=True) and "refused" not in done.get_data(as_text=True)
+    event = events(hub, "integration.connect")[0]
+    assert event["outcome"] == "failed" and event["details"]["reason"] == "http_503"
+    with hub.app.app_context(), hub.app.extensions["hub.db"].connection_context():
+        assert Integration.select().count() == 0

@@ -90,7 +90,10 @@ class Callback(MethodView):
                                "no page could echo (NUL, text no database stores) is a problem.",
                 "content": {"text/html": {"schema": {"type": "string"}},
                             "application/problem+json": {
-                                "schema": {"$ref": "#/components/schemas/Problem"}}}}})
+                                "schema": {"$ref": "#/components/schemas/Problem"}}}},
+        "502": {"description": "Nothing was connected: the provider's token endpoint could not be "
+                               "reached or failed; a short HTML page saying so.",
+                "content": {"text/html": {"schema": {"type": "string"}}}}})
     @blp.arguments(CallbackArgs, location="query")
     def get(self, args):
         """Where the provider sends the person back (no API key: the state is the capability)."""
