@@ -90,7 +90,19 @@ class Callback(MethodView):
                                "no page could echo (NUL, text no database stores) is a problem.",
                 "content": {"text/html": {"schema": {"type": "string"}},
                             "application/problem+json": {
-                                "schema": {"$ref": "#/components/schemas/Problem"}}}}})
+                                "schema": {"$ref": "#/components/schemas/Problem"}}}},
+        "403": {"description": "Nothing was connected: the API key that started the connection "
+                               "may no longer write integrations in its project; a short HTML "
+                               "page.", "content": {"text/html": {"schema": {"type": "string"}}}},
+        "409": {"description": "Nothing was connected: the name was taken meanwhile by an "
+                               "integration that is not an OAuth connection; a short HTML page.",
+                "content": {"text/html": {"schema": {"type": "string"}}}},
+        "429": {"description": "Nothing was connected: the org's checks are all busy; a short "
+                               "HTML page saying to start again.",
+                "content": {"text/html": {"schema": {"type": "string"}}}},
+        "502": {"description": "Nothing was connected: the provider's token endpoint could not be "
+                               "reached or failed; a short HTML page saying so.",
+                "content": {"text/html": {"schema": {"type": "string"}}}}})
     @blp.arguments(CallbackArgs, location="query")
     def get(self, args):
         """Where the provider sends the person back (no API key: the state is the capability)."""

@@ -184,7 +184,9 @@ def finish(services: Services, *, state: str | None, code: str | None, error: st
                {"reason": "provider_error"}, status=502)
     if isinstance(token, TokenRefusal) or isinstance(extras, TokenRefusal):
         refusal = token if isinstance(token, TokenRefusal) else extras
-        refuse("failed", f"{refusal.message} Nothing was connected.", {"reason": refusal.error})
+        # One that spends nothing is the provider failing (a 5xx, an odd answer), not a refusal.
+        refuse("failed", f"{refusal.message} Nothing was connected.", {"reason": refusal.error},
+               status=400 if refusal.spent else 502)
 
     credentials = tokens.credentials_of(token, oauth_app_id=app.id) | dict(extras)
     credentials = validate_against(method.credentials_schema, credentials, "credentials")
@@ -216,8 +218,10 @@ def _finished(pending: OAuthPending, app, row: Integration, project: Project,
               result: dict) -> Finished:
     redirect_to = None
     if pending.return_to and apps.origin_of(pending.return_to) in (app.redirect_origins or []):
-        separator = "&" if "?" in pending.return_to else "?"
-        redirect_to = f"{pending.return_to}{separator}integration_id={row.id}"
+        # Into the query, before any fragment (a '?' after the '#' would be the fragment's).
+        url, hash_mark, fragment = pending.return_to.partition("#")
+        separator = "&" if "?" in url else "?"
+        redirect_to = f"{url}{separator}integration_id={row.id}{hash_mark}{fragment}"
     return Finished(integration_id=row.id, name=row.name, provider=row.provider,
                     project=project.handle, redirect_to=redirect_to, verified=result["ok"])
 

@@ -189,6 +189,10 @@ def _refresh_grant(services: Services, method: AuthMethod, row: Integration,
                                & (OAuthApp.org == row.org_id))
     if app is None:
         return TokenRefusal("app_deleted", "The OAuth app that connected it was deleted.")
+    if app.provider != row.provider:
+        # Pasted credentials may name any app of the org: its secret goes only to its own
+        # provider's token endpoint, in its own provider's manner.
+        return TokenRefusal("app_mismatch", f"The OAuth app it names is for '{app.provider}'.")
     try:
         return tokens.refresh(method.oauth, apps.endpoints(services.keyring, app, method.oauth),
                               services.http_client(), refresh_token=refresh_token)
@@ -219,8 +223,14 @@ def due_rows(services: Services, project_ids: Iterable[str] | None, within: floa
                                        & Integration.expired_reason.is_null())
     if project_ids is not None:
         query = query.where(Integration.project.in_(list(project_ids)))
-    return [row for row in query.order_by(Integration.id)
-            if is_due(open_credentials(services.keyring, row), within)]
+    return [row for row in query.order_by(Integration.id) if _due(services, row, within)]
+
+
+def _due(services: Services, row: Integration, within: float) -> bool:
+    try:
+        return is_due(open_credentials(services.keyring, row), within)
+    except HubError:  # a row that does not open: listed, and its refresh reports why (the
+        return True   # others are refreshed all the same)
 
 
 def refresh_due(services: Services, principal_of_org: Callable[[str], Principal],

@@ -55,6 +55,7 @@ __all__ = ["CLIENT_AUTH_STYLES", "OAuth", "OAuthCredentials", "OAuthToken", "Tok
            "oauth_problems", "token_answer"]
 
 CLIENT_AUTH_STYLES = ("basic", "form", "json")
+MAX_EXPIRES_IN = 10 * 366 * 86400  # seconds: an access token said to live longer lives ten years
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$")
 
 
@@ -211,7 +212,9 @@ def expires_at_of(token: OAuthToken, now: datetime.datetime) -> str | None:
     """The ISO 8601 expiry of a token issued at `now` (aware UTC), or None."""
     if token.expires_in is None:
         return None
-    moment = now + datetime.timedelta(seconds=token.expires_in)
+    # The provider's number, bounded: a datetime cannot hold 10**18 seconds from now.
+    seconds = min(max(token.expires_in, 0), MAX_EXPIRES_IN)
+    moment = now + datetime.timedelta(seconds=seconds)
     return moment.astimezone(datetime.timezone.utc).isoformat(timespec="seconds") \
         .replace("+00:00", "Z")
 

@@ -7,6 +7,7 @@ sites it reaches, and the first one's cloud id routes every call through
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from marshmallow import fields
 
@@ -14,6 +15,9 @@ from hub.sdk import BaseUrl, Bearer, OAuth, OAuthCredentials, TokenRefusal, toke
 from hub_jira.check import myself_check
 
 DEFAULT_API_BASE_URL = "https://api.atlassian.com"
+# A cloud id is a UUID; the provider's answer becomes part of the URL the token is sent to, so
+# anything else (a '/', '..', '?', '#') is not taken as one.
+CLOUD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}")
 
 
 def find_site(token, api_base_url: str, http) -> dict | TokenRefusal:
@@ -25,14 +29,14 @@ def find_site(token, api_base_url: str, http) -> dict | TokenRefusal:
         sites = response.json() if response.status == 200 else None
     except ValueError:
         sites = None
-    sites = [s for s in sites or () if isinstance(s, dict) and isinstance(s.get("id"), str)] \
-        if isinstance(sites, list) else []
+    sites = [s for s in sites or () if isinstance(s, dict) and isinstance(s.get("id"), str)
+             and CLOUD_ID.fullmatch(s["id"])] if isinstance(sites, list) else []
     if not sites:
         return TokenRefusal(f"http_{response.status}" if response.status != 200 else "no_site",
                             "Atlassian names no Jira site that this connection may reach: grant "
                             "the app access to a site and connect again.")
     site = sites[0]
-    return {"cloud_id": site["id"][:100], "site_url": str(site.get("url") or "")[:255],
+    return {"cloud_id": site["id"], "site_url": str(site.get("url") or "")[:255],
             "site_name": str(site.get("name") or "")[:255],
             "api_url": f"{api_base_url.rstrip('/')}/ex/jira/{site['id']}"}
 

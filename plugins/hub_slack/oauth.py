@@ -11,6 +11,10 @@ from hub_slack.check import TOKEN_CHECK
 from hub_slack.schemas import DEFAULT_API_BASE_URL
 
 USER_SCOPE_PREFIX = "user:"
+# Slack answers its own outages HTTP 200 with ok: false too: these spend no refresh token, so the
+# connection waits for Slack rather than reads expired for good.
+TRANSIENT_ERRORS = ("temporarily_unavailable", "server_error", "internal_error", "fatal_error",
+                    "service_unavailable", "request_timeout", "ratelimited")
 
 
 def scope_params(scopes: tuple[str, ...]) -> dict[str, str]:
@@ -30,7 +34,8 @@ OAUTH = OAuth(
     scope_separator=",",
     scope_params=scope_params,
     client_auth="basic",
-    read_token=token_answer(ok_path="ok", scope_separator=",", name="Slack", extras={
+    read_token=token_answer(ok_path="ok", scope_separator=",", name="Slack",
+                            passing_errors=TRANSIENT_ERRORS, extras={
         "team_id": "team.id", "team_name": "team.name", "bot_user_id": "bot_user_id",
         "app_id": "app_id"}),
 )
