@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, ScriptInfo
 
 from hub.cli.audit import audit_group
 from hub.cli.crypto import crypto_group
@@ -80,6 +80,27 @@ class HubGroup(FlaskGroup):
 
     def list_commands(self, ctx):
         return sorted(self.commands)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        finally:
+            _close_database(ctx)
+
+
+def _close_database(ctx: click.Context) -> None:
+    """A command is done with the database: close its connections (a pooled PostgreSQL keeps them
+    open for the next request otherwise, which a process about to exit, or a test running many
+    commands in one process, never makes)."""
+    info = ctx.find_object(ScriptInfo)
+    app = getattr(info, "_loaded_app", None) if info is not None else None
+    db = app.extensions.get("hub.db") if app is not None else None
+    if db is None:
+        return
+    if hasattr(db, "close_all"):
+        db.close_all()
+    elif not db.is_closed():
+        db.close()
 
 
 def main() -> None:
