@@ -183,3 +183,30 @@ def test_without_a_refresh_token_a_working_token_is_served_and_kept(hub, fake_oa
     forced = hub.call("POST", f"{PROJECT}/integrations/{made['id']}:refresh")
     assert forced.status_code == 409 and forced.json["title"] == "Nothing to refresh"
     assert hub.call("GET", f"{PROJECT}/integrations/{made['id']}").json["status"] == "active"
+
+
+@pytest.mark.parametrize("provider", ["slack", "github", "jira"])
+def test_refused_client_credentials_keep_the_connection_and_say_to_fix_the_app(hub, fake_oauth,
+                                                                              provider):
+    """An admin who rotated the client secret at the provider before updating the hub's app: the
+    refresh is refused for the app, not the grant, so nothing expires; once the app holds the
+    right secret the same refresh token works."""
+    server = fake_oauth(KINDS[provider], access_ttl=30)
+    app = make_oauth_app(hub, server, provider)
+    integration = connect(hub, server, provider)
+    assert hub.call("PUT", f"/v1/oauth-apps/{app['id']}",
+                    json={"client_secret": "an-old-secret"}).status_code == 200
+
+    refused = hub.call("GET", f"{PROJECT}/integrations/{integration}/credentials")
+    assert refused.status_code == 503, refused.json
+    assert "client credentials" in refused.json["detail"] and app["id"] in refused.json["detail"]
+    assert "an-old-secret" not in refused.get_data(as_text=True)
+    record = hub.call("GET", f"{PROJECT}/integrations/{integration}").json
+    assert record["status"] == "active"
+
+    assert hub.call("PUT", f"/v1/oauth-apps/{app['id']}",
+                    json={"client_secret": "csecret"}).status_code == 200
+    served = hub.call("GET", f"{PROJECT}/integrations/{integration}/credentials")
+    assert served.status_code == 200, served.json
+    assert served.json["credentials"]["access_token"] in server.valid_access_tokens
+    assert server.refresh_grants == 1

@@ -184,9 +184,10 @@ def finish(services: Services, *, state: str | None, code: str | None, error: st
                {"reason": "provider_error"}, status=502)
     if isinstance(token, TokenRefusal) or isinstance(extras, TokenRefusal):
         refusal = token if isinstance(token, TokenRefusal) else extras
-        # One that spends nothing is the provider failing (a 5xx, an odd answer), not a refusal.
+        # One that spends nothing is the provider failing (a 5xx, an odd answer), not a refusal;
+        # refused client credentials are a refusal (400), of the app rather than the code.
         refuse("failed", f"{refusal.message} Nothing was connected.", {"reason": refusal.error},
-               status=400 if refusal.spent else 502)
+               status=400 if refusal.spent or refusal.client_refused else 502)
 
     credentials = tokens.credentials_of(token, oauth_app_id=app.id) | dict(extras)
     credentials = validate_against(method.credentials_schema, credentials, "credentials")

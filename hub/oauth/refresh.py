@@ -162,6 +162,14 @@ def _refresh_locked(services: Services, principal: Principal, method: AuthMethod
             f"The tokens of integration '{row.name}' need refreshing and the provider could not "
             f"be reached: {answer.message} Try again.", title="Refresh failed"))
     if isinstance(answer, TokenRefusal):
+        if answer.client_refused:
+            event("failed", {"reason": answer.error})
+            return Outcome(row, error=Unavailable(
+                f"The tokens of integration '{row.name}' need refreshing and the provider refused "
+                f"the OAuth app's client credentials ({answer.error}): check the app's client_id "
+                f"and send its current client_secret (PUT /v1/oauth-apps/"
+                f"{current.get('oauth_app_id')}). The integration's tokens are kept.",
+                title="Refresh failed"))
         if not answer.spent:
             event("failed", {"reason": answer.error})
             return Outcome(row, error=Unavailable(

@@ -85,14 +85,22 @@ class TokenRefusal:
     error: str
     message: str
     spent: bool = True
+    # The provider refused the OAuth app's own client credentials (a secret rotated at the
+    # provider, a mistyped client id): the grant is untouched, the app needs fixing.
+    client_refused: bool = False
 
 
 TokenReader = Callable[[int, Any], "OAuthToken | TokenRefusal"]
+
+# RFC 6749's `invalid_client` and `unauthorized_client`, and the names Slack and GitHub give it.
+CLIENT_ERRORS = ("invalid_client", "unauthorized_client", "incorrect_client_credentials",
+                 "bad_client_secret", "invalid_client_id")
 
 
 def token_answer(*, ok_path: str | None = None, scope_separator: str = " ",
                  extras: Mapping[str, str] | None = None, name: str = "The provider",
                  passing_errors: tuple[str, ...] = ("temporarily_unavailable", "server_error"),
+                 client_errors: tuple[str, ...] = CLIENT_ERRORS,
                  ) -> TokenReader:
     """A `read_token` for the usual answer shapes.
 
@@ -103,6 +111,8 @@ def token_answer(*, ok_path: str | None = None, scope_separator: str = " ",
         (`{"team_id": "team.id"}`); values are JSON scalars.
     :param name: how messages name the provider.
     :param passing_errors: error codes that are not the grant's fault (the grant is not spent).
+    :param client_errors: error codes that refuse the OAuth app's client credentials (the grant
+        is not spent either: the app's registration must be fixed).
     """
     extras = dict(extras or {})
 
@@ -116,6 +126,9 @@ def token_answer(*, ok_path: str | None = None, scope_separator: str = " ",
         if refused or status >= 400:
             named = isinstance(error, str) and _IDENTIFIER.fullmatch(error)
             code = error if named else f"http_{status}"
+            if code in client_errors:
+                return TokenRefusal(code, f"{name} refused the OAuth app's client credentials "
+                                          f"({code}).", spent=False, client_refused=True)
             passing = status >= 500 or code in passing_errors or status == 429
             return TokenRefusal(code, f"{name} refused the token request ({code}).",
                                 spent=not passing)
