@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from floor import Result  # noqa: E402 (beside this script)
+from floor import Result, cpu_model  # noqa: E402 (beside this script)
 
 from hub import bootstrap
 from hub.app import create_app
@@ -38,16 +38,6 @@ from hub.storage.models import (
     new_id,
     utcnow,
 )
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def insert_sealed_rows(keyring, org_id: str, project_id: str, count: int, chunk: int = 2000) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+import platform
 import secrets
 import statistics
 import time
@@ -122,3 +123,14 @@ def alternate_pages(sides: dict, requests: int, rounds: int) -> dict:
                 times[size][name].append(latency_ms(client, path, headers, requests))
     return {size: {name: min(values) for name, values in by_name.items()}
             for size, by_name in times.items()}
+
+
+def cpu_model() -> str:
+    """The CPU the figures were measured on, for the report."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -33,7 +33,7 @@ import bench_create  # noqa: E402
 import bench_integration_list  # noqa: E402
 import bench_project_get  # noqa: E402
 import bench_rewrap  # noqa: E402
-from floor import Result  # noqa: E402
+from floor import Result, cpu_model  # noqa: E402
 
 DOCUMENT = HERE.parent / "docs" / "benchmarks.md"
 
@@ -154,16 +154,6 @@ check (2-4 ms: `hub/verification/bulk.py` `_check_one` opens one per check; a co
 worker thread would save it). With the fake in the same process (its threads competing for the
 hub's GIL) it was 1.26x-1.31x.""",
 }
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def ram() -> str:
